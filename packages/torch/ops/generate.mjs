@@ -1,0 +1,182 @@
+// Generates src/generated/ops.ts and src/generated/tensor-methods.ts from the op table and
+// libtorch's schemas (native_functions.yaml). Run: npm run gen:ops -w @iris/torch
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { opTable } from './table.mjs';
+import { readNativeFunctions } from './schema.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const YAML = process.env.NATIVE_FUNCTIONS_YAML ??
+  '/usr/lib/python3/dist-packages/torchgen/packaged/ATen/native/native_functions.yaml';
+const RESERVED = new Set(['var', 'delete', 'new', 'in', 'function', 'default']);
+const HIDDEN_ARGS = new Set(['layout', 'pin_memory', 'generator']);
+const camel = (s) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+function argName(arg) {
+  return arg.name === 'self' ? 'input' : camel(arg.name);
+}
+
+function isHidden(arg) {
+  return HIDDEN_ARGS.has(arg.name) || arg.type.base === 'Generator' || arg.type.base === 'Layout';
+}
+
+/** Type category: decides conversion and, between overloads, which one a value selects. */
+function category(type) {
+  if (type.base === 'Tensor') return type.list ? (type.elementOptional ? 'optionalTensorList' : 'tensorList') : 'tensor';
+  if (type.list) return 'list';
+  if (type.base === 'str') return 'string';
+  if (type.base === 'Scalar') return 'scalar';
+  return 'value';
+}
+
+function tsType(type) {
+  let t;
+  const base = type.base;
+  if (base === 'Tensor') t = type.list ? (type.elementOptional ? '(Tensor | null)[]' : 'Tensor[]') : 'Tensor';
+  else if (base === 'int' || base === 'SymInt') t = type.list ? (type.listSize ? 'number | number[]' : 'number[]') : 'number';
+  else if (base === 'float') t = type.list ? 'number[]' : 'number';
+  else if (base === 'bool') t = type.list ? 'boolean[]' : 'boolean';
+  else if (base === 'Scalar') t = 'Scalar';
+  else if (base === 'str') t = 'string';
+  else if (base === 'ScalarType') t = 'DType';
+  else if (base === 'MemoryFormat') t = 'MemoryFormat';
+  else if (base === 'Device') t = 'Device';
+  else throw new Error(`no TypeScript type for schema type ${type.text}`);
+  return type.optional ? `${t} | null` : t;
+}
+
+function convert(expr, type, merged) {
+  if (type.base === 'Tensor') {
+    if (type.list) return type.elementOptional ? `optionalHandles(${expr})` : `handles(${expr})`;
+    // A parameter shared by overloads has a union type; the overload's check narrowed it.
+    if (merged) expr = `(${expr} as Tensor${type.optional ? ' | null | undefined' : ''})`;
+    return type.optional ? `${expr}?.handle` : `${expr}.handle`;
+  }
+  if (type.base === 'ScalarType') return `dtypeArg(${expr})`;
+  if (type.base === 'MemoryFormat') return `memoryFormatArg(${expr})`;
+  return expr;
+}
+
+function predicate(expr, cat) {
+  if (cat === 'tensor') return `${expr} instanceof Tensor`;
+  if (cat === 'scalar') return `!(${expr} instanceof Tensor)`;
+  if (cat === 'string') return `typeof ${expr} === 'string'`;
+  if (cat === 'list') return `typeof ${expr} !== 'string'`;
+  return 'true';
+}
+
+function returnInfo(schema) {
+  const rets = schema.returns;
+  if (rets.length === 0) return { type: 'void', wrap: (call) => `${call};` };
+  if (rets.length === 1) {
+    const r = rets[0];
+    if (r.base === 'Tensor' && !r.list) {
+      if (r.mutable) return { type: 'Tensor', wrap: (call) => `native.dispose(${call});\n  return input;` };
+      return { type: 'Tensor', wrap: (call) => `return new Tensor(${call});` };
+    }
+    if (r.base === 'Tensor' && r.list) return { type: 'Tensor[]', wrap: (call) => `return wrapAll(${call});` };
+    if (r.base === 'bool') return { type: 'boolean', wrap: (call) => `return ${call};` };
+    if (['int', 'float', 'Scalar', 'SymInt'].includes(r.base)) return { type: 'number', wrap: (call) => `return ${call};` };
+  }
+  if (rets.every((r) => r.base === 'Tensor' && !r.list)) {
+    return { type: `[${rets.map(() => 'Tensor').join(', ')}]`, wrap: (call) => `return wrapAll(${call}) as [${rets.map(() => 'Tensor').join(', ')}];` };
+  }
+  throw new Error(`${schema.text}: unsupported return type`);
+}
+
+function generateOp([name, overloadsText, flags], schemas) {
+  const overloads = overloadsText.split(' ').map((key) => {
+    const schema = schemas.get(key);
+    if (!schema) throw new Error(`op table row '${name}': libtorch has no schema '${key}'`);
+    return schema;
+  });
+  // Parameters come from the first overload; later overloads may only add option keys.
+  const params = new Map();
+  const first = overloads[0];
+  const positional = [];
+  first.args.forEach((arg) => {
+    if (isHidden(arg)) return;
+    const isPositional = arg.default === undefined && !arg.kwargOnly;
+    const p = { name: argName(arg), types: [tsType(arg.type)], cats: new Map(), positional: isPositional, optional: arg.type.optional };
+    params.set(p.name, p);
+    if (isPositional) positional.push(p);
+  });
+  overloads.forEach((schema, i) => {
+    for (const arg of schema.args) {
+      if (isHidden(arg)) continue;
+      let p = params.get(argName(arg));
+      if (!p) {
+        p = { name: argName(arg), types: [], cats: new Map(), positional: false, optional: true };
+        params.set(p.name, p);
+      }
+      const t = tsType(arg.type);
+      if (!p.types.includes(t)) p.types.push(t);
+      p.cats.set(i, category(arg.type));
+    }
+  });
+  // Trailing optional positionals may be left out.
+  let trailingOptional = true;
+  for (let i = positional.length - 1; i >= 0; i--) {
+    if (positional[i].optional && trailingOptional) positional[i].trailing = true;
+    else trailingOptional = false;
+  }
+  const options = [...params.values()].filter((p) => !p.positional);
+  const ret = returnInfo(first);
+  for (const o of overloads.slice(1)) {
+    if (returnInfo(o).type !== ret.type) throw new Error(`op table row '${name}': overloads return different types`);
+  }
+  const valueOf = (p) => (p.positional ? p.name : `options.${p.name}`);
+  const signature = [
+    ...positional.map((p) => `${p.name}${p.trailing ? '?' : ''}: ${p.types.join(' | ')}`),
+    ...(options.length ? [`options: {\n${options.map((p) => `    ${p.name}?: ${p.types.join(' | ')};`).join('\n')}\n  } = {}`] : []),
+  ].join(', ');
+  const differing = [...params.values()].filter((p) => new Set(p.cats.values()).size > 1 || (p.cats.size > 0 && p.cats.size < overloads.length));
+  const body = overloads.map((schema, i) => {
+    const args = schema.args.map((arg) => {
+      if (isHidden(arg)) return 'undefined';
+      const p = params.get(argName(arg));
+      return convert(valueOf(p), arg.type, p.types.length > 1);
+    });
+    const call = `native.callOp($${name}[${i}](), ${args.join(', ')})`;
+    const checks = differing
+      .filter((p) => p.cats.has(i))
+      .map((p) => predicate(valueOf(p), p.cats.get(i)))
+      .filter((c) => c !== 'true');
+    const stmt = ret.wrap(call);
+    if (i === overloads.length - 1 || checks.length === 0) return `  ${stmt}`;
+    return `  if (${checks.join(' && ')}) {\n    ${stmt.replace(/\n/g, '\n  ')}\n  }`;
+  });
+  const doc = overloads.map((o) => ` * \`aten::${o.text}\``).join('\n');
+  const resolvers = overloads.map((o) => `lazyOp('aten::${o.name}', '${o.overload}')`).join(', ');
+  // A reserved word (var) can still be an export name, though not a function name.
+  const fnName = RESERVED.has(name) ? `${name}_` : name;
+  const exportAlias = fnName === name ? '' : `export { ${fnName} as ${name} };\n`;
+  const code = `const $${name} = [${resolvers}];\n/**\n${doc}\n */\n${exportAlias ? '' : 'export '}function ${fnName}(${signature}): ${ret.type} {\n${body.join('\n')}\n}\n${exportAlias}`;
+  const isMethod = flags.includes('m');
+  if (isMethod && positional[0]?.types[0] !== 'Tensor') throw new Error(`op table row '${name}': a method needs a Tensor first`);
+  return { code, method: isMethod ? name : undefined };
+}
+
+const schemas = readNativeFunctions(readFileSync(YAML, 'utf8'));
+const generated = opTable.map((row) => generateOp(row, schemas));
+const header = '// Generated by ops/generate.mjs from ops/table.mjs and libtorch\'s native_functions.yaml. Do not edit.\n';
+const outDir = join(here, '..', 'src', 'generated');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(
+  join(outDir, 'ops.ts'),
+  `${header}/* eslint-disable */\nimport { native } from '../native.js';\nimport { Tensor } from '../tensor.js';\nimport type { DType } from '../dtype.js';\n` +
+    `import { lazyOp, handles, optionalHandles, wrapAll, dtypeArg, memoryFormatArg, type Scalar, type MemoryFormat, type Device } from '../dispatch.js';\n\n` +
+    generated.map((g) => g.code).join('\n'),
+);
+const methods = generated.map((g) => g.method).filter(Boolean);
+writeFileSync(
+  join(outDir, 'tensor-methods.ts'),
+  `${header}import { Tensor } from '../tensor.js';\nimport * as ops from './ops.js';\n\n` +
+    `type Rest<F> = F extends (first: Tensor, ...rest: infer R) => infer T ? (...args: R) => T : never;\n\n` +
+    `declare module '../tensor.js' {\n  interface Tensor {\n${methods.map((m) => `    ${m}: Rest<typeof ops.${m}>;`).join('\n')}\n  }\n}\n\n` +
+    `export const tensorMethodNames = ${JSON.stringify(methods)} as const;\n\n` +
+    `for (const name of tensorMethodNames) {\n  const fn = ops[name] as (self: Tensor, ...args: unknown[]) => unknown;\n` +
+    `  Object.defineProperty(Tensor.prototype, name, {\n    value(this: Tensor, ...args: unknown[]) {\n      return fn(this, ...args);\n    },\n    writable: true,\n    configurable: true,\n  });\n}\n`,
+);
+console.log(`generated ${generated.length} ops (${methods.length} Tensor methods)`);
