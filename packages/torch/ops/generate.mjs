@@ -153,9 +153,16 @@ function generateOp([name, overloadsText, flags], schemas) {
   const fnName = RESERVED.has(name) ? `${name}_` : name;
   const exportAlias = fnName === name ? '' : `export { ${fnName} as ${name} };\n`;
   const code = `const $${name} = [${resolvers}];\n/**\n${doc}\n */\n${exportAlias ? '' : 'export '}function ${fnName}(${signature}): ${ret.type} {\n${body.join('\n')}\n}\n${exportAlias}`;
+  // 'a': heavy ops also get an async twin that runs on libuv's thread pool.
+  let asyncCode = '';
+  if (flags.includes('a')) {
+    if (ret.type !== 'Tensor' || first.returns[0].mutable) throw new Error(`op table row '${name}': only ops returning a new Tensor can be async`);
+    const asyncBody = body.join('\n').replace(/return new Tensor\(native\.callOp\((.*)\)\);/g, 'return native.callOpAsync($1).then(wrapOne);');
+    asyncCode = `\n/** ${name} on the thread pool: the event loop keeps running meanwhile. */\nexport function ${fnName}Async(${signature}): Promise<Tensor> {\n${asyncBody}\n}\n`;
+  }
   const isMethod = flags.includes('m');
   if (isMethod && positional[0]?.types[0] !== 'Tensor') throw new Error(`op table row '${name}': a method needs a Tensor first`);
-  return { code, method: isMethod ? name : undefined };
+  return { code: code + asyncCode, method: isMethod ? name : undefined };
 }
 
 const schemas = readNativeFunctions(readFileSync(YAML, 'utf8'));
@@ -166,7 +173,7 @@ mkdirSync(outDir, { recursive: true });
 writeFileSync(
   join(outDir, 'ops.ts'),
   `${header}/* eslint-disable */\nimport { native } from '../native.js';\nimport { Tensor } from '../tensor.js';\nimport type { DType } from '../dtype.js';\n` +
-    `import { lazyOp, handles, optionalHandles, wrapAll, dtypeArg, memoryFormatArg, type Scalar, type MemoryFormat, type Device } from '../dispatch.js';\n\n` +
+    `import { lazyOp, handles, optionalHandles, wrapAll, wrapOne, dtypeArg, memoryFormatArg, type Scalar, type MemoryFormat, type Device } from '../dispatch.js';\n\n` +
     generated.map((g) => g.code).join('\n'),
 );
 const methods = generated.map((g) => g.method).filter(Boolean);

@@ -2,7 +2,7 @@
 // Tensor methods) is generated from these rows and libtorch's own schemas by generate.mjs.
 //
 //   [irisName, 'aten overloads, tried in order', flags]
-//   flags: 'm' also a Tensor method.
+//   flags: 'm' also a Tensor method; 'a' also an async twin (`conv2dAsync`) run off the event loop.
 // Several overloads share a row when they differ only in an argument's type (Tensor or number,
 // list or string); the generated function picks one by the value it receives.
 export const opTable = [
@@ -159,18 +159,18 @@ export const opTable = [
   ['oneHot', 'one_hot', ''],
 
   // linear algebra
-  ['matmul', 'matmul', 'm'],
-  ['mm', 'mm', 'm'],
-  ['bmm', 'bmm', 'm'],
+  ['matmul', 'matmul', 'ma'],
+  ['mm', 'mm', 'ma'],
+  ['bmm', 'bmm', 'ma'],
   ['addmm', 'addmm', 'm'],
   ['outer', 'outer', 'm'],
   ['einsum', 'einsum', ''],
 
   // neural-network ops (nn.functional builds on these)
-  ['linear', 'linear', ''],
-  ['conv1d', 'conv1d conv1d.padding', ''],
-  ['conv2d', 'conv2d conv2d.padding', ''],
-  ['convTranspose2d', 'conv_transpose2d.input', ''],
+  ['linear', 'linear', 'a'],
+  ['conv1d', 'conv1d conv1d.padding', 'a'],
+  ['conv2d', 'conv2d conv2d.padding', 'a'],
+  ['convTranspose2d', 'conv_transpose2d.input', 'a'],
   ['maxPool1d', 'max_pool1d', ''],
   ['maxPool2d', 'max_pool2d', ''],
   ['maxPool2dWithIndices', 'max_pool2d_with_indices', ''],

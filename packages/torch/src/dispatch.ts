@@ -47,3 +47,7 @@ export function memoryFormatArg(format: MemoryFormat | null | undefined): number
 export function memoryFormatCode(format: MemoryFormat): number {
   return memoryFormatArg(format) as number;
 }
+
+export function wrapOne(result: NativeTensor): Tensor {
+  return new Tensor(result);
+}

@@ -3,7 +3,7 @@
 import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
 import type { DType } from '../dtype.js';
-import { lazyOp, handles, optionalHandles, wrapAll, dtypeArg, memoryFormatArg, type Scalar, type MemoryFormat, type Device } from '../dispatch.js';
+import { lazyOp, handles, optionalHandles, wrapAll, wrapOne, dtypeArg, memoryFormatArg, type Scalar, type MemoryFormat, type Device } from '../dispatch.js';
 
 const $empty = [lazyOp('aten::empty', 'memory_format')];
 /**
@@ -1467,6 +1467,11 @@ export function matmul(input: Tensor, other: Tensor): Tensor {
   return new Tensor(native.callOp($matmul[0](), input.handle, other.handle));
 }
 
+/** matmul on the thread pool: the event loop keeps running meanwhile. */
+export function matmulAsync(input: Tensor, other: Tensor): Promise<Tensor> {
+  return native.callOpAsync($matmul[0](), input.handle, other.handle).then(wrapOne);
+}
+
 const $mm = [lazyOp('aten::mm', '')];
 /**
  * `aten::mm(Tensor self, Tensor mat2) -> Tensor`
@@ -1475,12 +1480,22 @@ export function mm(input: Tensor, mat2: Tensor): Tensor {
   return new Tensor(native.callOp($mm[0](), input.handle, mat2.handle));
 }
 
+/** mm on the thread pool: the event loop keeps running meanwhile. */
+export function mmAsync(input: Tensor, mat2: Tensor): Promise<Tensor> {
+  return native.callOpAsync($mm[0](), input.handle, mat2.handle).then(wrapOne);
+}
+
 const $bmm = [lazyOp('aten::bmm', '')];
 /**
  * `aten::bmm(Tensor self, Tensor mat2) -> Tensor`
  */
 export function bmm(input: Tensor, mat2: Tensor): Tensor {
   return new Tensor(native.callOp($bmm[0](), input.handle, mat2.handle));
+}
+
+/** bmm on the thread pool: the event loop keeps running meanwhile. */
+export function bmmAsync(input: Tensor, mat2: Tensor): Promise<Tensor> {
+  return native.callOpAsync($bmm[0](), input.handle, mat2.handle).then(wrapOne);
 }
 
 const $addmm = [lazyOp('aten::addmm', '')];
@@ -1522,6 +1537,13 @@ export function linear(input: Tensor, weight: Tensor, options: {
   return new Tensor(native.callOp($linear[0](), input.handle, weight.handle, options.bias?.handle));
 }
 
+/** linear on the thread pool: the event loop keeps running meanwhile. */
+export function linearAsync(input: Tensor, weight: Tensor, options: {
+    bias?: Tensor | null;
+  } = {}): Promise<Tensor> {
+  return native.callOpAsync($linear[0](), input.handle, weight.handle, options.bias?.handle).then(wrapOne);
+}
+
 const $conv1d = [lazyOp('aten::conv1d', ''), lazyOp('aten::conv1d', 'padding')];
 /**
  * `aten::conv1d(Tensor input, Tensor weight, Tensor? bias=None, int[1] stride=1, int[1] padding=0, int[1] dilation=1, int groups=1) -> Tensor`
@@ -1538,6 +1560,20 @@ export function conv1d(input: Tensor, weight: Tensor, options: {
     return new Tensor(native.callOp($conv1d[0](), input.handle, weight.handle, options.bias?.handle, options.stride, options.padding, options.dilation, options.groups));
   }
   return new Tensor(native.callOp($conv1d[1](), input.handle, weight.handle, options.bias?.handle, options.stride, options.padding, options.dilation, options.groups));
+}
+
+/** conv1d on the thread pool: the event loop keeps running meanwhile. */
+export function conv1dAsync(input: Tensor, weight: Tensor, options: {
+    bias?: Tensor | null;
+    stride?: number | number[];
+    padding?: number | number[] | string;
+    dilation?: number | number[];
+    groups?: number;
+  } = {}): Promise<Tensor> {
+  if (typeof options.padding !== 'string') {
+    return native.callOpAsync($conv1d[0](), input.handle, weight.handle, options.bias?.handle, options.stride, options.padding, options.dilation, options.groups).then(wrapOne);
+  }
+  return native.callOpAsync($conv1d[1](), input.handle, weight.handle, options.bias?.handle, options.stride, options.padding, options.dilation, options.groups).then(wrapOne);
 }
 
 const $conv2d = [lazyOp('aten::conv2d', ''), lazyOp('aten::conv2d', 'padding')];
@@ -1558,6 +1594,20 @@ export function conv2d(input: Tensor, weight: Tensor, options: {
   return new Tensor(native.callOp($conv2d[1](), input.handle, weight.handle, options.bias?.handle, options.stride, options.padding, options.dilation, options.groups));
 }
 
+/** conv2d on the thread pool: the event loop keeps running meanwhile. */
+export function conv2dAsync(input: Tensor, weight: Tensor, options: {
+    bias?: Tensor | null;
+    stride?: number | number[];
+    padding?: number | number[] | string;
+    dilation?: number | number[];
+    groups?: number;
+  } = {}): Promise<Tensor> {
+  if (typeof options.padding !== 'string') {
+    return native.callOpAsync($conv2d[0](), input.handle, weight.handle, options.bias?.handle, options.stride, options.padding, options.dilation, options.groups).then(wrapOne);
+  }
+  return native.callOpAsync($conv2d[1](), input.handle, weight.handle, options.bias?.handle, options.stride, options.padding, options.dilation, options.groups).then(wrapOne);
+}
+
 const $convTranspose2d = [lazyOp('aten::conv_transpose2d', 'input')];
 /**
  * `aten::conv_transpose2d.input(Tensor input, Tensor weight, Tensor? bias=None, int[2] stride=1, int[2] padding=0, int[2] output_padding=0, int groups=1, int[2] dilation=1) -> Tensor`
@@ -1571,6 +1621,18 @@ export function convTranspose2d(input: Tensor, weight: Tensor, options: {
     dilation?: number | number[];
   } = {}): Tensor {
   return new Tensor(native.callOp($convTranspose2d[0](), input.handle, weight.handle, options.bias?.handle, options.stride, options.padding, options.outputPadding, options.groups, options.dilation));
+}
+
+/** convTranspose2d on the thread pool: the event loop keeps running meanwhile. */
+export function convTranspose2dAsync(input: Tensor, weight: Tensor, options: {
+    bias?: Tensor | null;
+    stride?: number | number[];
+    padding?: number | number[];
+    outputPadding?: number | number[];
+    groups?: number;
+    dilation?: number | number[];
+  } = {}): Promise<Tensor> {
+  return native.callOpAsync($convTranspose2d[0](), input.handle, weight.handle, options.bias?.handle, options.stride, options.padding, options.outputPadding, options.groups, options.dilation).then(wrapOne);
 }
 
 const $maxPool1d = [lazyOp('aten::max_pool1d', '')];
