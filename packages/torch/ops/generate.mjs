@@ -131,6 +131,13 @@ function generateOp([name, overloadsText, flags], schemas) {
     ...positional.map((p) => `${p.name}${p.trailing ? '?' : ''}: ${p.types.join(' | ')}`),
     ...(options.length ? [`options: {\n${options.map((p) => `    ${p.name}?: ${p.types.join(' | ')};`).join('\n')}\n  } = {}`] : []),
   ].join(', ');
+  // The method's declaration is written out, not derived with `typeof`: a derived type would
+  // make Tensor's type depend on itself, which confuses TypeScript's checker.
+  const methodParams = [
+    ...positional.slice(1).map((p) => `${p.name}${p.trailing ? '?' : ''}: ${p.types.join(' | ')}`),
+    ...(options.length ? [`options?: { ${options.map((p) => `${p.name}?: ${p.types.join(' | ')}`).join('; ')} }`] : []),
+  ].join(', ');
+  const methodDecl = `${name}(${methodParams}): ${ret.type};`;
   const differing = [...params.values()].filter((p) => new Set(p.cats.values()).size > 1 || (p.cats.size > 0 && p.cats.size < overloads.length));
   const body = overloads.map((schema, i) => {
     const args = schema.args.map((arg) => {
@@ -162,7 +169,7 @@ function generateOp([name, overloadsText, flags], schemas) {
   }
   const isMethod = flags.includes('m');
   if (isMethod && positional[0]?.types[0] !== 'Tensor') throw new Error(`op table row '${name}': a method needs a Tensor first`);
-  return { code: code + asyncCode, method: isMethod ? name : undefined };
+  return { code: code + asyncCode, method: isMethod ? name : undefined, methodDecl };
 }
 
 const schemas = readNativeFunctions(readFileSync(YAML, 'utf8'));
@@ -177,11 +184,11 @@ writeFileSync(
     generated.map((g) => g.code).join('\n'),
 );
 const methods = generated.map((g) => g.method).filter(Boolean);
+const methodDecls = generated.filter((g) => g.method).map((g) => `    ${g.methodDecl}`);
 writeFileSync(
   join(outDir, 'tensor-methods.ts'),
-  `${header}import { Tensor } from '../tensor.js';\nimport * as ops from './ops.js';\n\n` +
-    `type Rest<F> = F extends (first: Tensor, ...rest: infer R) => infer T ? (...args: R) => T : never;\n\n` +
-    `declare module '../tensor.js' {\n  interface Tensor {\n${methods.map((m) => `    ${m}: Rest<typeof ops.${m}>;`).join('\n')}\n  }\n}\n\n` +
+  `${header}import { Tensor } from '../tensor.js';\nimport type { DType } from '../dtype.js';\nimport type { Scalar, MemoryFormat, Device } from '../dispatch.js';\nimport * as ops from './ops.js';\n\n` +
+    `declare module '../tensor.js' {\n  interface Tensor {\n${methodDecls.join('\n')}\n  }\n}\n\n` +
     `export const tensorMethodNames = ${JSON.stringify(methods)} as const;\n\n` +
     `for (const name of tensorMethodNames) {\n  const fn = ops[name] as (self: Tensor, ...args: unknown[]) => unknown;\n` +
     `  Object.defineProperty(Tensor.prototype, name, {\n    value(this: Tensor, ...args: unknown[]) {\n      return fn(this, ...args);\n    },\n    writable: true,\n    configurable: true,\n  });\n}\n`,

@@ -119,6 +119,7 @@ export const opTable = [
 
   // shape and indexing
   ['view', 'view', 'm'],
+  ['viewDtype', 'view.dtype', 'm'],
   ['reshape', 'reshape', 'm'],
   ['permute', 'permute', 'm'],
   ['transpose', 'transpose.int', 'm'],
@@ -218,4 +219,25 @@ export const opTable = [
   ['pixelShuffle', 'pixel_shuffle', ''],
   ['cosineSimilarity', 'cosine_similarity', ''],
   ['im2col', 'im2col', ''],
+
+  // nn modules and nn.init (src/nn/)
+  ['erfinv_', 'erfinv_', 'm'],
+  ['baddbmm', 'baddbmm', 'm'],
+
+  // functional (src/nn/functional/: the ATen ops behind nn.functional's options)
+  ['pad', 'pad', ''],
+  ['maxPool1dWithIndices', 'max_pool1d_with_indices', ''],
+  ['dropout_', 'dropout_', ''],
+  ['featureDropout_', 'feature_dropout_', ''],
+  ['broadcastTensors', 'broadcast_tensors', ''],
+  ['embeddingRenorm_', 'embedding_renorm_', ''],
+  ['relu6', 'relu6', ''],
+  ['relu6_', 'relu6_', ''],
+  ['hardtanh_', 'hardtanh_', ''],
+  ['leakyRelu_', 'leaky_relu_', ''],
+  ['elu_', 'elu_', ''],
+  ['silu_', 'silu_', ''],
+  ['mish_', 'mish_', ''],
+  ['hardswish_', 'hardswish_', ''],
+  ['hardsigmoid_', 'hardsigmoid_', ''],
 ];

@@ -1103,6 +1103,14 @@ export function view(input: Tensor, size: number[]): Tensor {
   return new Tensor(native.callOp($view[0](), input.handle, size));
 }
 
+const $viewDtype = [lazyOp('aten::view', 'dtype')];
+/**
+ * `aten::view.dtype(Tensor(a) self, ScalarType dtype) -> Tensor(a)`
+ */
+export function viewDtype(input: Tensor, dtype: DType): Tensor {
+  return new Tensor(native.callOp($viewDtype[0](), input.handle, dtypeArg(dtype)));
+}
+
 const $reshape = [lazyOp('aten::reshape', '')];
 /**
  * `aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)`
@@ -2102,4 +2110,172 @@ const $im2col = [lazyOp('aten::im2col', '')];
  */
 export function im2col(input: Tensor, kernelSize: number | number[], dilation: number | number[], padding: number | number[], stride: number | number[]): Tensor {
   return new Tensor(native.callOp($im2col[0](), input.handle, kernelSize, dilation, padding, stride));
+}
+
+const $erfinv_ = [lazyOp('aten::erfinv_', '')];
+/**
+ * `aten::erfinv_(Tensor(a!) self) -> Tensor(a!)`
+ */
+export function erfinv_(input: Tensor): Tensor {
+  native.dispose(native.callOp($erfinv_[0](), input.handle));
+  return input;
+}
+
+const $baddbmm = [lazyOp('aten::baddbmm', '')];
+/**
+ * `aten::baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor`
+ */
+export function baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, options: {
+    beta?: Scalar;
+    alpha?: Scalar;
+  } = {}): Tensor {
+  return new Tensor(native.callOp($baddbmm[0](), input.handle, batch1.handle, batch2.handle, options.beta, options.alpha));
+}
+
+const $pad = [lazyOp('aten::pad', '')];
+/**
+ * `aten::pad(Tensor self, int[] pad, str mode="constant", float? value=None) -> Tensor`
+ */
+export function pad(input: Tensor, pad: number[], options: {
+    mode?: string;
+    value?: number | null;
+  } = {}): Tensor {
+  return new Tensor(native.callOp($pad[0](), input.handle, pad, options.mode, options.value));
+}
+
+const $maxPool1dWithIndices = [lazyOp('aten::max_pool1d_with_indices', '')];
+/**
+ * `aten::max_pool1d_with_indices(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=0, int[1] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)`
+ */
+export function maxPool1dWithIndices(input: Tensor, kernelSize: number | number[], options: {
+    stride?: number | number[];
+    padding?: number | number[];
+    dilation?: number | number[];
+    ceilMode?: boolean;
+  } = {}): [Tensor, Tensor] {
+  return wrapAll(native.callOp($maxPool1dWithIndices[0](), input.handle, kernelSize, options.stride, options.padding, options.dilation, options.ceilMode)) as [Tensor, Tensor];
+}
+
+const $dropout_ = [lazyOp('aten::dropout_', '')];
+/**
+ * `aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)`
+ */
+export function dropout_(input: Tensor, p: number, train: boolean): Tensor {
+  native.dispose(native.callOp($dropout_[0](), input.handle, p, train));
+  return input;
+}
+
+const $featureDropout_ = [lazyOp('aten::feature_dropout_', '')];
+/**
+ * `aten::feature_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)`
+ */
+export function featureDropout_(input: Tensor, p: number, train: boolean): Tensor {
+  native.dispose(native.callOp($featureDropout_[0](), input.handle, p, train));
+  return input;
+}
+
+const $broadcastTensors = [lazyOp('aten::broadcast_tensors', '')];
+/**
+ * `aten::broadcast_tensors(Tensor[] tensors) -> Tensor[]`
+ */
+export function broadcastTensors(tensors: Tensor[]): Tensor[] {
+  return wrapAll(native.callOp($broadcastTensors[0](), handles(tensors)));
+}
+
+const $embeddingRenorm_ = [lazyOp('aten::embedding_renorm_', '')];
+/**
+ * `aten::embedding_renorm_(Tensor(a!) self, Tensor indices, float max_norm, float norm_type) -> Tensor(a!)`
+ */
+export function embeddingRenorm_(input: Tensor, indices: Tensor, maxNorm: number, normType: number): Tensor {
+  native.dispose(native.callOp($embeddingRenorm_[0](), input.handle, indices.handle, maxNorm, normType));
+  return input;
+}
+
+const $relu6 = [lazyOp('aten::relu6', '')];
+/**
+ * `aten::relu6(Tensor self) -> Tensor`
+ */
+export function relu6(input: Tensor): Tensor {
+  return new Tensor(native.callOp($relu6[0](), input.handle));
+}
+
+const $relu6_ = [lazyOp('aten::relu6_', '')];
+/**
+ * `aten::relu6_(Tensor(a!) self) -> Tensor(a!)`
+ */
+export function relu6_(input: Tensor): Tensor {
+  native.dispose(native.callOp($relu6_[0](), input.handle));
+  return input;
+}
+
+const $hardtanh_ = [lazyOp('aten::hardtanh_', '')];
+/**
+ * `aten::hardtanh_(Tensor(a!) self, Scalar min_val=-1, Scalar max_val=1) -> Tensor(a!)`
+ */
+export function hardtanh_(input: Tensor, options: {
+    minVal?: Scalar;
+    maxVal?: Scalar;
+  } = {}): Tensor {
+  native.dispose(native.callOp($hardtanh_[0](), input.handle, options.minVal, options.maxVal));
+  return input;
+}
+
+const $leakyRelu_ = [lazyOp('aten::leaky_relu_', '')];
+/**
+ * `aten::leaky_relu_(Tensor(a!) self, Scalar negative_slope=0.01) -> Tensor(a!)`
+ */
+export function leakyRelu_(input: Tensor, options: {
+    negativeSlope?: Scalar;
+  } = {}): Tensor {
+  native.dispose(native.callOp($leakyRelu_[0](), input.handle, options.negativeSlope));
+  return input;
+}
+
+const $elu_ = [lazyOp('aten::elu_', '')];
+/**
+ * `aten::elu_(Tensor(a!) self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor(a!)`
+ */
+export function elu_(input: Tensor, options: {
+    alpha?: Scalar;
+    scale?: Scalar;
+    inputScale?: Scalar;
+  } = {}): Tensor {
+  native.dispose(native.callOp($elu_[0](), input.handle, options.alpha, options.scale, options.inputScale));
+  return input;
+}
+
+const $silu_ = [lazyOp('aten::silu_', '')];
+/**
+ * `aten::silu_(Tensor(a!) self) -> Tensor(a!)`
+ */
+export function silu_(input: Tensor): Tensor {
+  native.dispose(native.callOp($silu_[0](), input.handle));
+  return input;
+}
+
+const $mish_ = [lazyOp('aten::mish_', '')];
+/**
+ * `aten::mish_(Tensor(a!) self) -> Tensor(a!)`
+ */
+export function mish_(input: Tensor): Tensor {
+  native.dispose(native.callOp($mish_[0](), input.handle));
+  return input;
+}
+
+const $hardswish_ = [lazyOp('aten::hardswish_', '')];
+/**
+ * `aten::hardswish_(Tensor(a!) self) -> Tensor(a!)`
+ */
+export function hardswish_(input: Tensor): Tensor {
+  native.dispose(native.callOp($hardswish_[0](), input.handle));
+  return input;
+}
+
+const $hardsigmoid_ = [lazyOp('aten::hardsigmoid_', '')];
+/**
+ * `aten::hardsigmoid_(Tensor(a!) self) -> Tensor(a!)`
+ */
+export function hardsigmoid_(input: Tensor): Tensor {
+  native.dispose(native.callOp($hardsigmoid_[0](), input.handle));
+  return input;
 }

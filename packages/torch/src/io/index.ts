@@ -1,0 +1,6 @@
+export { isRawTensor, numelOf, byteLengthOf, type RawTensor } from './raw.js';
+export { parseSafetensors, serializeSafetensors, type Safetensors } from './safetensors.js';
+export { readTorchCheckpoint, findStateDict, TorchStorage, TorchDType } from './torch-checkpoint.js';
+export { unpickle, PickleFunction, type UnpickleOptions } from './pickle.js';
+export { ZipArchive, type ZipEntry } from './zip.js';
+export { loadStateDictFile, loadCheckpointFile, saveSafetensors, rawToTensor, tensorToRaw } from './weights.js';
