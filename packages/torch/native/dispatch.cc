@@ -60,7 +60,7 @@ static torch::jit::Stack buildStack(Napi::Env env, const ResolvedOp& op, const N
     if (value.IsUndefined() && arg.default_value()) {
       stack.push_back(*arg.default_value());
     } else if (value.IsUndefined() && arg.type()->kind() != c10::TypeKind::OptionalType) {
-      throw TypeErrorException(op.name + ": missing argument '" + arg.name() + "'");
+      throw TypeErrorException(op.name + ": missing argument '" + arg.name() + "' (" + arg.type()->str() + ")");
     } else {
       stack.push_back(toIValue(env, value, arg, op.name));
     }

@@ -9,7 +9,10 @@ static std::atomic<int64_t> liveTensors{0};
 
 int64_t liveTensorCount() { return liveTensors.load(); }
 
-static void finalizeBox(Napi::Env, TensorBox* box) {
+// A basic finalizer: built with NAPI_EXPERIMENTAL, Node runs it inside GC instead of deferring
+// it to a later event-loop turn, so a synchronous training loop does not pile up finalizers.
+static void finalizeBox(node_api_basic_env, void* data, void*) {
+  auto* box = static_cast<TensorBox*>(data);
   if (box->tensor.defined()) liveTensors--;
   delete box;
 }
@@ -18,7 +21,14 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
   auto* box = new TensorBox{std::move(tensor)};
   liveTensors++;
-  auto external = Napi::External<TensorBox>::New(env, box, finalizeBox);
+  napi_value value;
+  napi_status status = napi_create_external(env, box, finalizeBox, nullptr, &value);
+  if (status != napi_ok) {
+    delete box;
+    liveTensors--;
+    throw Napi::Error::New(env, "could not create a tensor handle");
+  }
+  auto external = Napi::External<TensorBox>(env, value);
   external.TypeTag(&kTensorTag);
   return external;
 }

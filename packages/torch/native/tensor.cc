@@ -4,8 +4,12 @@
 
 namespace iris {
 
-#define IRIS_FN(name) static Napi::Value name(const Napi::CallbackInfo& info)
-#define TENSOR(i) unwrapTensor(env, info[i], __func__)
+// Each function keeps its JS name in `fnName`, so errors name it (a lambda's __func__ would not).
+#define IRIS_FN(name)                                                                  \
+  static Napi::Value name##Body(const Napi::CallbackInfo& info, const char* fnName);   \
+  static Napi::Value name(const Napi::CallbackInfo& info) { return name##Body(info, #name); } \
+  static Napi::Value name##Body(const Napi::CallbackInfo& info, const char* fnName)
+#define TENSOR(i) unwrapTensor(env, info[i], fnName)
 
 static std::vector<int64_t> shapeArg(const Napi::Value& v, const char* what) {
   if (!v.IsArray()) throw TypeErrorException(std::string(what) + ": shape must be an array of integers");

@@ -55,6 +55,7 @@ function convert(expr, type, merged) {
   }
   if (type.base === 'ScalarType') return `dtypeArg(${expr})`;
   if (type.base === 'MemoryFormat') return `memoryFormatArg(${expr})`;
+  if (type.base === 'Device') return `deviceArg(${expr})`;
   return expr;
 }
 
@@ -63,6 +64,7 @@ function predicate(expr, cat) {
   if (cat === 'scalar') return `!(${expr} instanceof Tensor)`;
   if (cat === 'string') return `typeof ${expr} === 'string'`;
   if (cat === 'list') return `typeof ${expr} !== 'string'`;
+  if (cat === 'value') return `!(${expr} instanceof Tensor)`;
   return 'true';
 }
 
@@ -85,7 +87,7 @@ function returnInfo(schema) {
   throw new Error(`${schema.text}: unsupported return type`);
 }
 
-function generateOp([name, overloadsText, flags], schemas) {
+function generateOp([name, overloadsText, flags, positionalDefaults = ''], schemas) {
   const overloads = overloadsText.split(' ').map((key) => {
     const schema = schemas.get(key);
     if (!schema) throw new Error(`op table row '${name}': libtorch has no schema '${key}'`);
@@ -115,6 +117,15 @@ function generateOp([name, overloadsText, flags], schemas) {
       p.cats.set(i, category(arg.type));
     }
   });
+  // Column 4 promotes arguments with defaults to optional positionals, as PyTorch users write
+  // them (`x.flatten(1)`, `torch.cat(xs, 1)`).
+  for (const promoted of positionalDefaults.split(' ').filter(Boolean)) {
+    const p = params.get(promoted);
+    if (!p || p.positional) throw new Error(`op table row '${name}': '${promoted}' is not an argument with a default`);
+    p.positional = true;
+    p.optional = true;
+    positional.push(p);
+  }
   // Trailing optional positionals may be left out.
   let trailingOptional = true;
   for (let i = positional.length - 1; i >= 0; i--) {
@@ -180,7 +191,7 @@ mkdirSync(outDir, { recursive: true });
 writeFileSync(
   join(outDir, 'ops.ts'),
   `${header}/* eslint-disable */\nimport { native } from '../native.js';\nimport { Tensor } from '../tensor.js';\nimport type { DType } from '../dtype.js';\n` +
-    `import { lazyOp, handles, optionalHandles, wrapAll, wrapOne, dtypeArg, memoryFormatArg, type Scalar, type MemoryFormat, type Device } from '../dispatch.js';\n\n` +
+    `import { lazyOp, handles, optionalHandles, wrapAll, wrapOne, dtypeArg, memoryFormatArg, deviceArg, type Scalar, type MemoryFormat, type Device } from '../dispatch.js';\n\n` +
     generated.map((g) => g.code).join('\n'),
 );
 const methods = generated.map((g) => g.method).filter(Boolean);

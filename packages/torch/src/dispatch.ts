@@ -51,3 +51,13 @@ export function memoryFormatCode(format: MemoryFormat): number {
 export function wrapOne(result: NativeTensor): Tensor {
   return new Tensor(result);
 }
+
+/** Checks a device string before libtorch sees it, so a missing GPU gets a plain message. */
+export function deviceArg(device: Device | null | undefined): Device | null | undefined {
+  if (typeof device === 'string' && device.startsWith('cuda') && !native.cudaIsAvailable()) {
+    throw new Error(
+      `device '${device}': CUDA is not available (libtorch ${native.version()} was built without CUDA, or no GPU is visible); use 'cpu', or build against a CUDA libtorch with LIBTORCH=...`,
+    );
+  }
+  return device;
+}

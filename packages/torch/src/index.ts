@@ -10,3 +10,5 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled, grad, backward } fro
 export { manualSeed, setNumThreads, getNumThreads, libtorchVersion, liveTensors, cuda } from './runtime.js';
 export { tensor, fromBytes, zeros, ones, empty, full, arange, linspace, eye, rand, randn, randint, randperm, type CreateOptions } from './creation.js';
 export * from './generated/ops.js';
+export * as optim from './optim/index.js';
+export * as nn from './nn/index.js';

@@ -11,6 +11,10 @@ export interface ToOptions {
   nonBlocking?: boolean;
 }
 
+// Tensor is Disposable through this merged interface too: TypeScript otherwise sometimes fails to
+// see the class's [Symbol.dispose] when checking `using` in a module that imports Tensor cyclically.
+export interface Tensor extends Disposable {}
+
 /**
  * A libtorch tensor. Most methods are generated from the op table (generated/tensor-methods.ts);
  * this class holds what is not an ATen op: metadata, data access, autograd and memory.

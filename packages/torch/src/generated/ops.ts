@@ -3,7 +3,7 @@
 import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
 import type { DType } from '../dtype.js';
-import { lazyOp, handles, optionalHandles, wrapAll, wrapOne, dtypeArg, memoryFormatArg, type Scalar, type MemoryFormat, type Device } from '../dispatch.js';
+import { lazyOp, handles, optionalHandles, wrapAll, wrapOne, dtypeArg, memoryFormatArg, deviceArg, type Scalar, type MemoryFormat, type Device } from '../dispatch.js';
 
 const $empty = [lazyOp('aten::empty', 'memory_format')];
 /**
@@ -14,7 +14,7 @@ export function empty(size: number[], options: {
     device?: Device | null;
     memoryFormat?: MemoryFormat | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($empty[0](), size, dtypeArg(options.dtype), undefined, options.device, undefined, memoryFormatArg(options.memoryFormat)));
+  return new Tensor(native.callOp($empty[0](), size, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined, memoryFormatArg(options.memoryFormat)));
 }
 
 const $zeros = [lazyOp('aten::zeros', '')];
@@ -25,7 +25,7 @@ export function zeros(size: number[], options: {
     dtype?: DType | null;
     device?: Device | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($zeros[0](), size, dtypeArg(options.dtype), undefined, options.device, undefined));
+  return new Tensor(native.callOp($zeros[0](), size, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined));
 }
 
 const $ones = [lazyOp('aten::ones', '')];
@@ -36,7 +36,7 @@ export function ones(size: number[], options: {
     dtype?: DType | null;
     device?: Device | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($ones[0](), size, dtypeArg(options.dtype), undefined, options.device, undefined));
+  return new Tensor(native.callOp($ones[0](), size, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined));
 }
 
 const $full = [lazyOp('aten::full', '')];
@@ -47,7 +47,7 @@ export function full(size: number[], fillValue: Scalar, options: {
     dtype?: DType | null;
     device?: Device | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($full[0](), size, fillValue, dtypeArg(options.dtype), undefined, options.device, undefined));
+  return new Tensor(native.callOp($full[0](), size, fillValue, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined));
 }
 
 const $arange = [lazyOp('aten::arange', 'start_step')];
@@ -59,7 +59,7 @@ export function arange(start: Scalar, end: Scalar, options: {
     dtype?: DType | null;
     device?: Device | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($arange[0](), start, end, options.step, dtypeArg(options.dtype), undefined, options.device, undefined));
+  return new Tensor(native.callOp($arange[0](), start, end, options.step, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined));
 }
 
 const $linspace = [lazyOp('aten::linspace', '')];
@@ -70,7 +70,7 @@ export function linspace(start: Scalar, end: Scalar, steps: number, options: {
     dtype?: DType | null;
     device?: Device | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($linspace[0](), start, end, steps, dtypeArg(options.dtype), undefined, options.device, undefined));
+  return new Tensor(native.callOp($linspace[0](), start, end, steps, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined));
 }
 
 const $eye = [lazyOp('aten::eye', 'm')];
@@ -81,7 +81,7 @@ export function eye(n: number, m: number, options: {
     dtype?: DType | null;
     device?: Device | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($eye[0](), n, m, dtypeArg(options.dtype), undefined, options.device, undefined));
+  return new Tensor(native.callOp($eye[0](), n, m, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined));
 }
 
 const $rand = [lazyOp('aten::rand', '')];
@@ -92,7 +92,7 @@ export function rand(size: number[], options: {
     dtype?: DType | null;
     device?: Device | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($rand[0](), size, dtypeArg(options.dtype), undefined, options.device, undefined));
+  return new Tensor(native.callOp($rand[0](), size, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined));
 }
 
 const $randn = [lazyOp('aten::randn', '')];
@@ -103,7 +103,7 @@ export function randn(size: number[], options: {
     dtype?: DType | null;
     device?: Device | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($randn[0](), size, dtypeArg(options.dtype), undefined, options.device, undefined));
+  return new Tensor(native.callOp($randn[0](), size, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined));
 }
 
 const $randint = [lazyOp('aten::randint', 'low')];
@@ -114,7 +114,7 @@ export function randint(low: number, high: number, size: number[], options: {
     dtype?: DType | null;
     device?: Device | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($randint[0](), low, high, size, dtypeArg(options.dtype), undefined, options.device, undefined));
+  return new Tensor(native.callOp($randint[0](), low, high, size, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined));
 }
 
 const $randperm = [lazyOp('aten::randperm', '')];
@@ -125,7 +125,7 @@ export function randperm(n: number, options: {
     dtype?: DType | null;
     device?: Device | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($randperm[0](), n, dtypeArg(options.dtype), undefined, options.device, undefined));
+  return new Tensor(native.callOp($randperm[0](), n, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined));
 }
 
 const $zerosLike = [lazyOp('aten::zeros_like', '')];
@@ -137,7 +137,7 @@ export function zerosLike(input: Tensor, options: {
     device?: Device | null;
     memoryFormat?: MemoryFormat | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($zerosLike[0](), input.handle, dtypeArg(options.dtype), undefined, options.device, undefined, memoryFormatArg(options.memoryFormat)));
+  return new Tensor(native.callOp($zerosLike[0](), input.handle, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined, memoryFormatArg(options.memoryFormat)));
 }
 
 const $onesLike = [lazyOp('aten::ones_like', '')];
@@ -149,7 +149,7 @@ export function onesLike(input: Tensor, options: {
     device?: Device | null;
     memoryFormat?: MemoryFormat | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($onesLike[0](), input.handle, dtypeArg(options.dtype), undefined, options.device, undefined, memoryFormatArg(options.memoryFormat)));
+  return new Tensor(native.callOp($onesLike[0](), input.handle, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined, memoryFormatArg(options.memoryFormat)));
 }
 
 const $fullLike = [lazyOp('aten::full_like', '')];
@@ -161,7 +161,7 @@ export function fullLike(input: Tensor, fillValue: Scalar, options: {
     device?: Device | null;
     memoryFormat?: MemoryFormat | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($fullLike[0](), input.handle, fillValue, dtypeArg(options.dtype), undefined, options.device, undefined, memoryFormatArg(options.memoryFormat)));
+  return new Tensor(native.callOp($fullLike[0](), input.handle, fillValue, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined, memoryFormatArg(options.memoryFormat)));
 }
 
 const $randLike = [lazyOp('aten::rand_like', '')];
@@ -173,7 +173,7 @@ export function randLike(input: Tensor, options: {
     device?: Device | null;
     memoryFormat?: MemoryFormat | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($randLike[0](), input.handle, dtypeArg(options.dtype), undefined, options.device, undefined, memoryFormatArg(options.memoryFormat)));
+  return new Tensor(native.callOp($randLike[0](), input.handle, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined, memoryFormatArg(options.memoryFormat)));
 }
 
 const $randnLike = [lazyOp('aten::randn_like', '')];
@@ -185,7 +185,7 @@ export function randnLike(input: Tensor, options: {
     device?: Device | null;
     memoryFormat?: MemoryFormat | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($randnLike[0](), input.handle, dtypeArg(options.dtype), undefined, options.device, undefined, memoryFormatArg(options.memoryFormat)));
+  return new Tensor(native.callOp($randnLike[0](), input.handle, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined, memoryFormatArg(options.memoryFormat)));
 }
 
 const $emptyLike = [lazyOp('aten::empty_like', '')];
@@ -197,7 +197,7 @@ export function emptyLike(input: Tensor, options: {
     device?: Device | null;
     memoryFormat?: MemoryFormat | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($emptyLike[0](), input.handle, dtypeArg(options.dtype), undefined, options.device, undefined, memoryFormatArg(options.memoryFormat)));
+  return new Tensor(native.callOp($emptyLike[0](), input.handle, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined, memoryFormatArg(options.memoryFormat)));
 }
 
 const $scalarTensor = [lazyOp('aten::scalar_tensor', '')];
@@ -208,7 +208,7 @@ export function scalarTensor(s: Scalar, options: {
     dtype?: DType | null;
     device?: Device | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($scalarTensor[0](), s, dtypeArg(options.dtype), undefined, options.device, undefined));
+  return new Tensor(native.callOp($scalarTensor[0](), s, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined));
 }
 
 const $add = [lazyOp('aten::add', 'Tensor'), lazyOp('aten::add', 'Scalar')];
@@ -492,14 +492,11 @@ const $clamp = [lazyOp('aten::clamp', ''), lazyOp('aten::clamp', 'Tensor')];
  * `aten::clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor`
  * `aten::clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor`
  */
-export function clamp(input: Tensor, options: {
-    min?: Scalar | null | Tensor | null;
-    max?: Scalar | null | Tensor | null;
-  } = {}): Tensor {
-  if (!(options.min instanceof Tensor) && !(options.max instanceof Tensor)) {
-    return new Tensor(native.callOp($clamp[0](), input.handle, options.min, options.max));
+export function clamp(input: Tensor, min?: Scalar | null | Tensor | null, max?: Scalar | null | Tensor | null): Tensor {
+  if (!(min instanceof Tensor) && !(max instanceof Tensor)) {
+    return new Tensor(native.callOp($clamp[0](), input.handle, min, max));
   }
-  return new Tensor(native.callOp($clamp[1](), input.handle, (options.min as Tensor | null | undefined)?.handle, (options.max as Tensor | null | undefined)?.handle));
+  return new Tensor(native.callOp($clamp[1](), input.handle, (min as Tensor | null | undefined)?.handle, (max as Tensor | null | undefined)?.handle));
 }
 
 const $lerp = [lazyOp('aten::lerp', 'Scalar'), lazyOp('aten::lerp', 'Tensor')];
@@ -778,11 +775,8 @@ const $clamp_ = [lazyOp('aten::clamp_', '')];
 /**
  * `aten::clamp_(Tensor(a!) self, Scalar? min=None, Scalar? max=None) -> Tensor(a!)`
  */
-export function clamp_(input: Tensor, options: {
-    min?: Scalar | null;
-    max?: Scalar | null;
-  } = {}): Tensor {
-  native.dispose(native.callOp($clamp_[0](), input.handle, options.min, options.max));
+export function clamp_(input: Tensor, min?: Scalar | null, max?: Scalar | null): Tensor {
+  native.dispose(native.callOp($clamp_[0](), input.handle, min, max));
   return input;
 }
 
@@ -861,8 +855,10 @@ const $bernoulli_ = [lazyOp('aten::bernoulli_', 'float'), lazyOp('aten::bernoull
 export function bernoulli_(input: Tensor, options: {
     p?: number | Tensor;
   } = {}): Tensor {
-  native.dispose(native.callOp($bernoulli_[0](), input.handle, options.p, undefined));
-  return input;
+  if (!(options.p instanceof Tensor)) {
+    native.dispose(native.callOp($bernoulli_[0](), input.handle, options.p, undefined));
+    return input;
+  }
   native.dispose(native.callOp($bernoulli_[1](), input.handle, (options.p as Tensor).handle, undefined));
   return input;
 }
@@ -974,42 +970,32 @@ const $maxDim = [lazyOp('aten::max', 'dim')];
 /**
  * `aten::max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)`
  */
-export function maxDim(input: Tensor, dim: number, options: {
-    keepdim?: boolean;
-  } = {}): [Tensor, Tensor] {
-  return wrapAll(native.callOp($maxDim[0](), input.handle, dim, options.keepdim)) as [Tensor, Tensor];
+export function maxDim(input: Tensor, dim: number, keepdim?: boolean): [Tensor, Tensor] {
+  return wrapAll(native.callOp($maxDim[0](), input.handle, dim, keepdim)) as [Tensor, Tensor];
 }
 
 const $minDim = [lazyOp('aten::min', 'dim')];
 /**
  * `aten::min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)`
  */
-export function minDim(input: Tensor, dim: number, options: {
-    keepdim?: boolean;
-  } = {}): [Tensor, Tensor] {
-  return wrapAll(native.callOp($minDim[0](), input.handle, dim, options.keepdim)) as [Tensor, Tensor];
+export function minDim(input: Tensor, dim: number, keepdim?: boolean): [Tensor, Tensor] {
+  return wrapAll(native.callOp($minDim[0](), input.handle, dim, keepdim)) as [Tensor, Tensor];
 }
 
 const $argmax = [lazyOp('aten::argmax', '')];
 /**
  * `aten::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor`
  */
-export function argmax(input: Tensor, options: {
-    dim?: number | null;
-    keepdim?: boolean;
-  } = {}): Tensor {
-  return new Tensor(native.callOp($argmax[0](), input.handle, options.dim, options.keepdim));
+export function argmax(input: Tensor, dim?: number | null, keepdim?: boolean): Tensor {
+  return new Tensor(native.callOp($argmax[0](), input.handle, dim, keepdim));
 }
 
 const $argmin = [lazyOp('aten::argmin', '')];
 /**
  * `aten::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor`
  */
-export function argmin(input: Tensor, options: {
-    dim?: number | null;
-    keepdim?: boolean;
-  } = {}): Tensor {
-  return new Tensor(native.callOp($argmin[0](), input.handle, options.dim, options.keepdim));
+export function argmin(input: Tensor, dim?: number | null, keepdim?: boolean): Tensor {
+  return new Tensor(native.callOp($argmin[0](), input.handle, dim, keepdim));
 }
 
 const $logsumexp = [lazyOp('aten::logsumexp', '')];
@@ -1026,23 +1012,16 @@ const $topk = [lazyOp('aten::topk', '')];
 /**
  * `aten::topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)`
  */
-export function topk(input: Tensor, k: number, options: {
-    dim?: number;
-    largest?: boolean;
-    sorted?: boolean;
-  } = {}): [Tensor, Tensor] {
-  return wrapAll(native.callOp($topk[0](), input.handle, k, options.dim, options.largest, options.sorted)) as [Tensor, Tensor];
+export function topk(input: Tensor, k: number, dim?: number, largest?: boolean, sorted?: boolean): [Tensor, Tensor] {
+  return wrapAll(native.callOp($topk[0](), input.handle, k, dim, largest, sorted)) as [Tensor, Tensor];
 }
 
 const $sort = [lazyOp('aten::sort', '')];
 /**
  * `aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)`
  */
-export function sort(input: Tensor, options: {
-    dim?: number;
-    descending?: boolean;
-  } = {}): [Tensor, Tensor] {
-  return wrapAll(native.callOp($sort[0](), input.handle, options.dim, options.descending)) as [Tensor, Tensor];
+export function sort(input: Tensor, dim?: number, descending?: boolean): [Tensor, Tensor] {
+  return wrapAll(native.callOp($sort[0](), input.handle, dim, descending)) as [Tensor, Tensor];
 }
 
 const $argsort = [lazyOp('aten::argsort', '')];
@@ -1157,50 +1136,40 @@ const $cat = [lazyOp('aten::cat', '')];
 /**
  * `aten::cat(Tensor[] tensors, int dim=0) -> Tensor`
  */
-export function cat(tensors: Tensor[], options: {
-    dim?: number;
-  } = {}): Tensor {
-  return new Tensor(native.callOp($cat[0](), handles(tensors), options.dim));
+export function cat(tensors: Tensor[], dim?: number): Tensor {
+  return new Tensor(native.callOp($cat[0](), handles(tensors), dim));
 }
 
 const $stack = [lazyOp('aten::stack', '')];
 /**
  * `aten::stack(Tensor[] tensors, int dim=0) -> Tensor`
  */
-export function stack(tensors: Tensor[], options: {
-    dim?: number;
-  } = {}): Tensor {
-  return new Tensor(native.callOp($stack[0](), handles(tensors), options.dim));
+export function stack(tensors: Tensor[], dim?: number): Tensor {
+  return new Tensor(native.callOp($stack[0](), handles(tensors), dim));
 }
 
 const $split = [lazyOp('aten::split', 'Tensor')];
 /**
  * `aten::split.Tensor(Tensor(a -> *) self, int split_size, int dim=0) -> Tensor(a)[]`
  */
-export function split(input: Tensor, splitSize: number, options: {
-    dim?: number;
-  } = {}): Tensor[] {
-  return wrapAll(native.callOp($split[0](), input.handle, splitSize, options.dim));
+export function split(input: Tensor, splitSize: number, dim?: number): Tensor[] {
+  return wrapAll(native.callOp($split[0](), input.handle, splitSize, dim));
 }
 
 const $splitWithSizes = [lazyOp('aten::split_with_sizes', '')];
 /**
  * `aten::split_with_sizes(Tensor(a -> *) self, int[] split_sizes, int dim=0) -> Tensor(a)[]`
  */
-export function splitWithSizes(input: Tensor, splitSizes: number[], options: {
-    dim?: number;
-  } = {}): Tensor[] {
-  return wrapAll(native.callOp($splitWithSizes[0](), input.handle, splitSizes, options.dim));
+export function splitWithSizes(input: Tensor, splitSizes: number[], dim?: number): Tensor[] {
+  return wrapAll(native.callOp($splitWithSizes[0](), input.handle, splitSizes, dim));
 }
 
 const $chunk = [lazyOp('aten::chunk', '')];
 /**
  * `aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]`
  */
-export function chunk(input: Tensor, chunks: number, options: {
-    dim?: number;
-  } = {}): Tensor[] {
-  return wrapAll(native.callOp($chunk[0](), input.handle, chunks, options.dim));
+export function chunk(input: Tensor, chunks: number, dim?: number): Tensor[] {
+  return wrapAll(native.callOp($chunk[0](), input.handle, chunks, dim));
 }
 
 const $squeezeAll = [lazyOp('aten::squeeze', '')];
@@ -1231,11 +1200,8 @@ const $flatten = [lazyOp('aten::flatten', 'using_ints')];
 /**
  * `aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)`
  */
-export function flatten(input: Tensor, options: {
-    startDim?: number;
-    endDim?: number;
-  } = {}): Tensor {
-  return new Tensor(native.callOp($flatten[0](), input.handle, options.startDim, options.endDim));
+export function flatten(input: Tensor, startDim?: number, endDim?: number): Tensor {
+  return new Tensor(native.callOp($flatten[0](), input.handle, startDim, endDim));
 }
 
 const $unflatten = [lazyOp('aten::unflatten', 'int')];
@@ -1454,7 +1420,7 @@ export function to(input: Tensor, options: {
     copy?: boolean;
     memoryFormat?: MemoryFormat | null;
   } = {}): Tensor {
-  return new Tensor(native.callOp($to[0](), input.handle, dtypeArg(options.dtype), undefined, options.device, undefined, options.nonBlocking, options.copy, memoryFormatArg(options.memoryFormat)));
+  return new Tensor(native.callOp($to[0](), input.handle, dtypeArg(options.dtype), undefined, deviceArg(options.device), undefined, options.nonBlocking, options.copy, memoryFormatArg(options.memoryFormat)));
 }
 
 const $oneHot = [lazyOp('aten::one_hot', '')];

@@ -41,7 +41,7 @@ export function clipGradNorm_(
       }
       // Python's `max_norm / t` is `t.reciprocal() * max_norm`; the same ops give the same bits.
       const clipCoef = totalNorm.add(1e-6).reciprocal().mul(maxNorm);
-      const clipCoefClamped = clipCoef.clamp({ max: 1.0 });
+      const clipCoefClamped = clipCoef.clamp(null, 1.0);
       for (const g of grads) g.detach().mul_(clipCoefClamped.to({ device: g.device }));
       return totalNorm;
     }),
@@ -52,7 +52,7 @@ export function clipGradNorm_(
 export function clipGradValue_(parameters: Tensor | Iterable<Tensor>, clipValue: number): void {
   noGrad(() =>
     tidy(() => {
-      for (const g of gradsOf(parameters)) g.clamp_({ min: -clipValue, max: clipValue });
+      for (const g of gradsOf(parameters)) g.clamp_(-clipValue, clipValue);
     }),
   );
 }
