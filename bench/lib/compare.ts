@@ -1,0 +1,72 @@
+// Shared by the benchmarks: run the PyTorch side, summarise timings, print the ratio.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export const PYTHON = process.env.IRIS_PYTHON ?? '/usr/bin/python3';
+
+export function benchDir(): string {
+  // Compiled to bench/dist/lib/; the Python scripts stay in bench/.
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+/**
+ * A PyTorch reference process that stays up between bursts: the benchmark alternates short bursts
+ * of Iris and PyTorch, so both sides see the same machine (this 2-core VM's speed drifts by tens
+ * of percent over a minute, more than the differences being measured).
+ */
+export class PythonBench {
+  private readonly child: ChildProcessByStdio<Writable, Readable, null>;
+  private readonly lines: AsyncIterator<string>;
+  info: { torch: string; threads: number } = { torch: '', threads: 0 };
+
+  constructor(script: string, args: unknown) {
+    this.child = spawn(PYTHON, [join(benchDir(), script), JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  private async next(): Promise<any> {
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error('the PyTorch benchmark process exited early');
+    return JSON.parse(value);
+  }
+
+  async ready(): Promise<void> {
+    this.info = await this.next();
+  }
+
+  async steps(count: number): Promise<number[]> {
+    this.child.stdin.write(`steps ${count}\n`);
+    return (await this.next()).times;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function parseArgs(defaults: Record<string, number | boolean>): Record<string, number | boolean> {
+  const out = { ...defaults };
+  for (const arg of process.argv.slice(2)) {
+    const m = /^--([\w-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) throw new Error(`unknown argument ${arg}; options: ${Object.keys(defaults).map((k) => `--${k}`).join(' ')}`);
+    const key = m[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (!(key in defaults)) throw new Error(`unknown option --${m[1]}; options: ${Object.keys(defaults).map((k) => `--${k}`).join(' ')}`);
+    out[key] = m[2] === undefined ? true : typeof defaults[key] === 'number' ? Number(m[2]) : m[2] === 'true';
+  }
+  return out;
+}
+
+export function report(name: string, irisMs: number[], torchMs: number[], extra = ''): void {
+  const iris = median(irisMs);
+  const ref = median(torchMs);
+  console.log(`${name}: Iris ${iris.toFixed(2)} ms, PyTorch ${ref.toFixed(2)} ms (medians) -> ratio Iris/PyTorch ${(iris / ref).toFixed(3)}${extra}`);
+}
