@@ -92,7 +92,7 @@ export const opTable = [
   ['fill_', 'fill_.Scalar fill_.Tensor', 'm'],
   ['uniform_', 'uniform_', 'm'],
   ['normal_', 'normal_', 'm'],
-  ['bernoulli_', 'bernoulli_.float bernoulli_.Tensor', 'm'],
+  ['bernoulli_', 'bernoulli_.float bernoulli_.Tensor', 'm', 'p'],
   ['maskedFill_', 'masked_fill_.Scalar masked_fill_.Tensor', 'm'],
   ['indexPut_', 'index_put_', 'm'],
 

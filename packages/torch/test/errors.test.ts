@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/index.js';
 import * as F from '../src/nn/functional.js';
+import { collectGarbage } from './helpers/gc.js';
 
 type ErrorClass = typeof Error | typeof TypeError | typeof RangeError;
 
@@ -150,8 +151,10 @@ test('retainGraph allows a second backward, as PyTorch does', () => {
 });
 
 test('the process still computes after all of the above', () => {
+  collectGarbage();
   const before = torch.liveTensors();
   const value = torch.tidy(() => torch.sum(torch.matmul(torch.ones([2, 3]), torch.ones([3, 4]))).item());
   assert.equal(value, 24);
+  collectGarbage();
   assert.equal(torch.liveTensors(), before);
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/index.js';
+import { collectGarbage } from './helpers/gc.js';
 
 const { nn, optim } = torch;
 const F = nn.functional;
@@ -29,13 +30,14 @@ test('10,000 training steps of a small CNN keep resident memory flat', () => {
       return loss.item();
     });
   for (let i = 0; i < 1000; i++) step();
-  global.gc?.();
+  collectGarbage();
   const warmRss = process.memoryUsage().rss;
   const warmTensors = torch.liveTensors();
   let lastLoss = 0;
   for (let i = 0; i < 9000; i++) lastLoss = step();
-  global.gc?.();
+  collectGarbage();
   const endRss = process.memoryUsage().rss;
+  collectGarbage();
   assert.equal(torch.liveTensors(), warmTensors, 'tensors leaked across steps');
   assert.ok(endRss <= warmRss * 1.05, `RSS grew from ${(warmRss / 2 ** 20).toFixed(1)} MiB to ${(endRss / 2 ** 20).toFixed(1)} MiB`);
   assert.ok(Number.isFinite(lastLoss) && lastLoss < 0.5, `the model should fit 16 fixed samples, loss ${lastLoss}`);

@@ -191,8 +191,8 @@ export const opSamples: Record<string, OpSample | OpSample[]> = {
   uniform_: { args: [t(3, 4)], options: { from: -2, to: 3 }, random: true },
   normal_: { args: [t(3, 4)], options: { mean: 1, std: 2 }, random: true },
   bernoulli_: [
-    { args: [t(3, 4)], options: { p: 0.3 }, random: true },
-    { args: [t(3, 4)], options: { p: unit(3, 4) }, random: true },
+    { args: [t(3, 4), 0.3], random: true },
+    { args: [t(3, 4), unit(3, 4)], random: true },
   ],
   maskedFill_: [
     { args: [t(3, 4), bools(3, 4), 2], dtypes: FI },

@@ -5,6 +5,7 @@ import { optim } from '../src/index.js';
 import { clipGradNorm_ } from '../src/nn/utils/clip-grad.js';
 import { runPython, assertClose, type JsonTensor } from './helpers/python.js';
 import { makeProblem, problemWith, problemJson, backward, PARAM_NAMES, type Problem, type ParamName } from './helpers/optim-problem.js';
+import { collectGarbage } from './helpers/gc.js';
 
 const { OneCycleLR, SequentialLR, LinearLR, CosineAnnealingLR, StepLR, ChainedScheduler, ExponentialLR } = optim.lrScheduler;
 
@@ -124,10 +125,13 @@ test('liveTensors stays constant over 200 steps of each optimizer, scheduler and
       scheduler.step();
     };
     for (let i = 0; i < 5; i++) stepOnce();
+    collectGarbage();
     const before = torch.liveTensors();
     for (let i = 0; i < 200; i++) stepOnce();
+    collectGarbage();
     assert.equal(torch.liveTensors(), before, `${s.name}: tensors leaked over 200 steps`);
     optimizer.loadStateDict(optimizer.stateDict());
+    collectGarbage();
     assert.equal(torch.liveTensors(), before, `${s.name}: loadStateDict leaked the state it replaced`);
   }
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/index.js';
 import { runPython, assertClose, toJson } from './helpers/python.js';
+import { collectGarbage } from './helpers/gc.js';
 
 test('randn after manualSeed equals PyTorch', () => {
   torch.manualSeed(42);
@@ -55,21 +56,25 @@ test('noGrad records no history; tidy frees all but its result', () => {
   const y = torch.noGrad(() => w.mul(2));
   assert.equal(y.requiresGrad, false);
   assert.equal(w.mul(2).requiresGrad, true);
+  collectGarbage();
   const before = torch.liveTensors();
   const kept = torch.tidy(() => {
     const t = torch.ones([100]);
     t.mul(3).add(1);
     return t.sum();
   });
+  collectGarbage();
   assert.equal(torch.liveTensors(), before + 1);
   assert.equal(kept.item(), 100);
 });
 
 test('using disposes at block end', () => {
+  collectGarbage();
   const before = torch.liveTensors();
   {
     using t = torch.zeros([10]);
     assert.equal(t.numel(), 10);
   }
+  collectGarbage();
   assert.equal(torch.liveTensors(), before);
 });

@@ -852,14 +852,12 @@ const $bernoulli_ = [lazyOp('aten::bernoulli_', 'float'), lazyOp('aten::bernoull
  * `aten::bernoulli_.float(Tensor(a!) self, float p=0.5, *, Generator? generator=None) -> Tensor(a!)`
  * `aten::bernoulli_.Tensor(Tensor(a!) self, Tensor p, *, Generator? generator=None) -> Tensor(a!)`
  */
-export function bernoulli_(input: Tensor, options: {
-    p?: number | Tensor;
-  } = {}): Tensor {
-  if (!(options.p instanceof Tensor)) {
-    native.dispose(native.callOp($bernoulli_[0](), input.handle, options.p, undefined));
+export function bernoulli_(input: Tensor, p?: number | Tensor): Tensor {
+  if (!(p instanceof Tensor)) {
+    native.dispose(native.callOp($bernoulli_[0](), input.handle, p, undefined));
     return input;
   }
-  native.dispose(native.callOp($bernoulli_[1](), input.handle, (options.p as Tensor).handle, undefined));
+  native.dispose(native.callOp($bernoulli_[1](), input.handle, (p as Tensor).handle, undefined));
   return input;
 }
 

@@ -68,7 +68,7 @@ declare module '../tensor.js' {
     fill_(value: Scalar | Tensor): Tensor;
     uniform_(options?: { from?: number; to?: number }): Tensor;
     normal_(options?: { mean?: number; std?: number }): Tensor;
-    bernoulli_(options?: { p?: number | Tensor }): Tensor;
+    bernoulli_(p?: number | Tensor): Tensor;
     maskedFill_(mask: Tensor, value: Scalar | Tensor): Tensor;
     indexPut_(indices: (Tensor | null)[], values: Tensor, options?: { accumulate?: boolean }): Tensor;
     sum(dim?: number | number[] | null, options?: { keepdim?: boolean; dtype?: DType | null }): Tensor;

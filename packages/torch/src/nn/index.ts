@@ -15,3 +15,4 @@ export { MultiheadAttention, type MultiheadAttentionOptions, type MultiheadAtten
 export * as init from './init.js';
 export * as functional from './functional.js';
 export * as F from './functional.js';
+export * as utils from './utils/index.js';

@@ -1,0 +1,2 @@
+// @iris/vision: torchvision and timm for TypeScript.
+export * from './models/index.js';
