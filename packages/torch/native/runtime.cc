@@ -1,6 +1,9 @@
 // Process-wide settings: seeds, threads, grad mode, devices, versions.
 #include "bridge.h"
 #include <torch/cuda.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <mutex>
 #include <cstdlib>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -65,6 +68,55 @@ static Napi::Value cudaSynchronize(const Napi::CallbackInfo& info) {
   });
 }
 
+// The default generator's state (CPU, or CUDA device N) as a uint8 tensor, as torch.get_rng_state;
+// a training checkpoint saves it so a resumed run draws the same dropout masks.
+static at::Generator generatorFor(const Napi::Value& device) {
+  if (device.IsString()) {
+    c10::Device d(device.As<Napi::String>().Utf8Value());
+    if (d.is_cuda()) return at::globalContext().defaultGenerator(d);
+  }
+  return at::detail::getDefaultCPUGenerator();
+}
+
+static Napi::Value getRngState(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    at::Generator gen = generatorFor(info[0]);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    return wrapTensor(env, gen.get_state());
+  });
+}
+
+static Napi::Value setRngState(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    at::Tensor& state = unwrapTensor(env, info[0], "setRngState");
+    at::Generator gen = generatorFor(info[1]);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);
+    return env.Undefined();
+  });
+}
+
+// setAutocast(deviceType 'cuda'|'cpu', enabled, dtypeCode) -> previous enabled state. Leaving the
+// outermost autocast region clears its cast cache, as torch.autocast's __exit__ does.
+static Napi::Value setAutocast(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    std::string device = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "cuda";
+    bool enabled = info[1].ToBoolean().Value();
+    bool cuda = device.rfind("cuda", 0) == 0;
+    bool previous = cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+    if (enabled && info[2].IsNumber()) {
+      auto dtype = static_cast<at::ScalarType>(info[2].As<Napi::Number>().Int32Value());
+      if (cuda) at::autocast::set_autocast_gpu_dtype(dtype);
+      else at::autocast::set_autocast_cpu_dtype(dtype);
+    }
+    if (cuda) at::autocast::set_enabled(enabled);
+    else at::autocast::set_cpu_enabled(enabled);
+    if (enabled && !previous) at::autocast::increment_nesting();
+    if (!enabled && previous && at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    return Napi::Boolean::New(env, previous);
+  });
+}
+
 static Napi::Value version(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), TORCH_VERSION);
 }
@@ -94,6 +146,9 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaDeviceCount", Napi::Function::New(env, cudaDeviceCount));
   exports.Set("cudaSynchronize", Napi::Function::New(env, cudaSynchronize));
   exports.Set("version", Napi::Function::New(env, version));
+  exports.Set("getRngState", Napi::Function::New(env, getRngState));
+  exports.Set("setRngState", Napi::Function::New(env, setRngState));
+  exports.Set("setAutocast", Napi::Function::New(env, setAutocast));
 }
 
 }  // namespace iris

@@ -50,6 +50,9 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   version(): string;
+  getRngState(device?: string): NativeTensor;
+  setRngState(state: NativeTensor, device?: string): void;
+  setAutocast(deviceType: string, enabled: boolean, dtypeCode?: number): boolean;
 }
 
 function findPackageRoot(): string {

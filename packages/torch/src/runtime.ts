@@ -1,4 +1,6 @@
 import { native } from './native.js';
+import { Tensor } from './tensor.js';
+import { scalarTypeCode, type DType } from './dtype.js';
 
 /** Seeds every libtorch generator (CPU and CUDA), as `torch.manual_seed` does. */
 export function manualSeed(seed: number | bigint): void {
@@ -30,3 +32,28 @@ export const cuda = {
   /** Waits for queued GPU work; a no-op without CUDA. */
   synchronize: (): void => native.cudaSynchronize(),
 };
+
+/** The default generator's state (a uint8 tensor), as `torch.get_rng_state()`; 'cuda:N' for a GPU's. */
+export function getRngState(device = 'cpu'): Tensor {
+  return new Tensor(native.getRngState(device));
+}
+
+/** Restores a state from `getRngState`, as `torch.set_rng_state()`. */
+export function setRngState(state: Tensor, device = 'cpu'): void {
+  native.setRngState(state.handle, device);
+}
+
+/**
+ * Runs `fn` with automatic mixed precision, as `with torch.autocast(deviceType, dtype)`: matmuls
+ * and convolutions run in `dtype` (bfloat16 by default; float16 on CUDA is common too).
+ */
+export function autocast<T>(deviceType: 'cuda' | 'cpu', fn: () => T, options: { dtype?: DType; enabled?: boolean } = {}): T {
+  if (options.enabled === false) return fn();
+  const dtype = options.dtype ?? (deviceType === 'cuda' ? 'float16' : 'bfloat16');
+  const previous = native.setAutocast(deviceType, true, scalarTypeCode[dtype]);
+  try {
+    return fn();
+  } finally {
+    native.setAutocast(deviceType, previous);
+  }
+}

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/index.js';
+import { runPython, assertClose, toJson } from './helpers/python.js';
 
 test('async ops run off the event loop and equal the sync result', async () => {
   torch.manualSeed(1);
@@ -36,4 +37,26 @@ test('CUDA reports unavailable on a CPU build, and moving there says so', () => 
   if (torch.cuda.isAvailable()) return;
   assert.equal(torch.cuda.deviceCount(), 0);
   assert.throws(() => torch.ones([2]).cuda(), Error);
+});
+
+test('RNG state saves and restores the generator, and equals torch.get_rng_state()', () => {
+  torch.manualSeed(123);
+  const state = torch.getRngState();
+  const ref = runPython('tensor_ref.py', { op: 'rngState' });
+  assertClose(state, ref.state, { rtol: 0, atol: 0, what: 'rng state bytes' });
+  const a = torch.randn([5]);
+  torch.setRngState(state);
+  const b = torch.randn([5]);
+  assert.ok(a.equal(b), 'restoring the state should replay the same draws');
+});
+
+test('autocast on CPU runs matmul in bfloat16 like torch.autocast', () => {
+  torch.manualSeed(7);
+  const a = torch.randn([8, 16]);
+  const b = torch.randn([16, 4]);
+  const out = torch.autocast('cpu', () => a.matmul(b));
+  assert.equal(out.dtype, 'bfloat16');
+  assert.equal(a.matmul(b).dtype, 'float32', 'autocast must end with its scope');
+  const ref = runPython('tensor_ref.py', { op: 'autocast', a: toJson(a), b: toJson(b) });
+  assertClose(out, ref.out, { rtol: 0, atol: 0, what: 'autocast matmul' });
 });

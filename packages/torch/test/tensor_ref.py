@@ -18,3 +18,12 @@ elif op == "grad":
     loss = (a @ b).tanh().mul(a).sum()
     loss.backward()
     reply({"loss": to_json(loss), "gradA": to_json(a.grad), "gradB": to_json(b.grad)})
+elif op == "rngState":
+    torch.manual_seed(123)
+    reply({"state": to_json(torch.get_rng_state())})
+elif op == "autocast":
+    a = from_json(req["a"])
+    b = from_json(req["b"])
+    with torch.autocast("cpu"):
+        out = a @ b
+    reply({"out": to_json(out)})
