@@ -1,0 +1,264 @@
+// The training loop: one epoch is `for batch: forward, loss, backward, step`, everything else
+// (accumulation, clipping, EMA, NaN guard, checkpoints, validation, early stopping) hangs off it.
+import * as torch from '@iris/torch';
+import { nn, type Tensor } from '@iris/torch';
+import { existsSync, mkdirSync } from 'node:fs';
+import { saveSafetensors } from '@iris/torch/io';
+import { join } from 'node:path';
+import { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { ModelEma } from './ema.js';
+import { ClassificationMetrics, type EvaluationReport } from './metrics.js';
+import { MetricsLog } from './metrics-log.js';
+
+const F = nn.functional;
+type Optimizer = InstanceType<typeof torch.optim.Optimizer>;
+interface Scheduler {
+  step(): void;
+  getLastLr(): number[];
+  stateDict(): Record<string, unknown>;
+  loadStateDict(state: Record<string, unknown>): void;
+}
+
+/** What the trainer needs from a data loader: batches, epoch seeding and a resumable position. */
+export interface BatchSource {
+  /** Batches per epoch. */
+  readonly length: number;
+  setEpoch(epoch: number): void;
+  /** The position to resume from: restored with `loadState` before iterating. */
+  state(): unknown;
+  loadState(state: unknown): void;
+  [Symbol.asyncIterator](): AsyncIterator<{ images: Tensor; labels: Tensor }>;
+}
+
+export interface TrainerOptions {
+  model: nn.Module & { forward(x: Tensor): Tensor };
+  optimizer: Optimizer;
+  /** Stepped after every optimizer step. */
+  scheduler?: Scheduler;
+  epochs: number;
+  numClasses: number;
+  outDir: string;
+  labelSmoothing?: number;
+  /** Optimizer step every N batches, gradients averaged. */
+  accumulate?: number;
+  /** Clip the gradients' global norm to this. */
+  clipGradNorm?: number;
+  /** A second model of the same architecture for an EMA of the weights, and its decay. */
+  ema?: { shadow: nn.Module; decay: number };
+  /** Mixed precision on CUDA. */
+  autocast?: 'bfloat16' | 'float16';
+  device?: string;
+  /** Stop when validation top-1 has not improved for this many epochs. */
+  earlyStopPatience?: number;
+  /** Also write a checkpoint every N optimizer steps (besides every epoch end). */
+  checkpointEverySteps?: number;
+  /** Batch-level augmentation (MixUp/CutMix): returns images and soft or hard labels. */
+  batchTransform?: (images: Tensor, labels: Tensor, step: number) => [Tensor, Tensor];
+  /** Called after each optimizer step, e.g. for a progress bar. */
+  onStep?: (info: { epoch: number; step: number; stepsPerEpoch: number; loss: number; lr: number; imagesPerSecond: number }) => void;
+  onEpoch?: (info: { epoch: number; train: { loss: number; accuracy: number }; validation?: EvaluationReport }) => void;
+}
+
+export class TrainingDivergedError extends Error {}
+
+export interface FitResult {
+  epochsRun: number;
+  best: { epoch: number; top1: number } | null;
+  stoppedEarly: boolean;
+}
+
+export class Trainer {
+  private readonly ema?: ModelEma;
+  private readonly log: MetricsLog;
+  private epoch = 0;
+  private stepInEpoch = 0;
+  private globalStep = 0;
+  private best: { epoch: number; top1: number } | null = null;
+  private epochsWithoutImprovement = 0;
+  private trainLossSum = 0;
+  private trainCorrect = 0;
+  private trainSeen = 0;
+
+  constructor(private readonly options: TrainerOptions) {
+    mkdirSync(options.outDir, { recursive: true });
+    if (options.ema) {
+      this.ema = new ModelEma(options.ema.shadow, options.ema.decay);
+      this.ema.init(options.model);
+    }
+    this.log = new MetricsLog(options.outDir);
+  }
+
+  get checkpointPath(): string {
+    return join(this.options.outDir, 'last.ckpt');
+  }
+
+  /** Continues from `last.ckpt` in the output folder when one exists. Returns whether it did. */
+  resumeIfPossible(train: BatchSource): boolean {
+    if (!existsSync(this.checkpointPath)) return false;
+    const extra = loadCheckpoint(this.checkpointPath, this.parts());
+    this.epoch = extra.epoch as number;
+    this.stepInEpoch = extra.stepInEpoch as number;
+    this.globalStep = extra.globalStep as number;
+    this.best = (extra.best as FitResult['best']) ?? null;
+    this.epochsWithoutImprovement = (extra.epochsWithoutImprovement as number) ?? 0;
+    [this.trainLossSum, this.trainCorrect, this.trainSeen] = (extra.trainTotals as number[]) ?? [0, 0, 0];
+    train.loadState(extra.loader);
+    return true;
+  }
+
+  async fit(train: BatchSource, validation?: BatchSource): Promise<FitResult> {
+    const { model, epochs } = this.options;
+    let stoppedEarly = false;
+    while (this.epoch < epochs) {
+      if (this.stepInEpoch === 0) train.setEpoch(this.epoch);
+      model.train();
+      await this.trainEpoch(train);
+      const validationReport = validation ? await this.evaluate(validation) : undefined;
+      const trainSummary = { loss: this.trainLossSum / Math.max(1, this.trainSeen), accuracy: this.trainCorrect / Math.max(1, this.trainSeen) };
+      this.epoch++;
+      this.stepInEpoch = 0;
+      [this.trainLossSum, this.trainCorrect, this.trainSeen] = [0, 0, 0];
+      if (validationReport) stoppedEarly = this.trackBest(validationReport);
+      this.log.epoch({ epoch: this.epoch, train: trainSummary, validation: validationReport, lr: this.currentLr() });
+      this.options.onEpoch?.({ epoch: this.epoch, train: trainSummary, validation: validationReport });
+      this.writeCheckpoint(train);
+      if (stoppedEarly) break;
+    }
+    this.log.close();
+    return { epochsRun: this.epoch, best: this.best, stoppedEarly };
+  }
+
+  private async trainEpoch(train: BatchSource): Promise<void> {
+    const { accumulate = 1, checkpointEverySteps } = this.options;
+    const started = performance.now();
+    let imagesThisRun = 0;
+    for await (const batch of train) {
+      imagesThisRun += batch.images.shape[0];
+      const loss = torch.tidy(() => this.trainStep(batch.images, batch.labels));
+      batch.images.dispose();
+      batch.labels.dispose();
+      this.stepInEpoch++;
+      if (this.stepInEpoch % accumulate === 0 || this.stepInEpoch === train.length) {
+        this.optimizerStep();
+        this.globalStep++;
+        const elapsed = (performance.now() - started) / 1000;
+        this.options.onStep?.({
+          epoch: this.epoch,
+          step: this.stepInEpoch,
+          stepsPerEpoch: train.length,
+          loss,
+          lr: this.currentLr(),
+          imagesPerSecond: imagesThisRun / Math.max(elapsed, 1e-9),
+        });
+        this.log.step({ step: this.globalStep, epoch: this.epoch, loss, lr: this.currentLr() });
+        if (checkpointEverySteps && this.globalStep % checkpointEverySteps === 0) this.writeCheckpoint(train);
+      }
+    }
+  }
+
+  /** Forward and backward of one batch; returns the loss. Gradients accumulate until optimizerStep. */
+  private trainStep(images: Tensor, labels: Tensor): number {
+    const { model, labelSmoothing = 0, accumulate = 1, batchTransform, autocast, device } = this.options;
+    if (device && device !== 'cpu') {
+      images = images.to({ device, nonBlocking: true });
+      labels = labels.to({ device, nonBlocking: true });
+    }
+    const hardLabels = labels;
+    if (batchTransform) [images, labels] = batchTransform(images, labels, this.globalStep);
+    const forward = () => model.forward(images);
+    const logits = autocast && device?.startsWith('cuda') ? torch.autocast('cuda', forward, { dtype: autocast }) : forward();
+    const loss = F.crossEntropy(logits.float(), labels, { labelSmoothing });
+    const value = loss.item();
+    if (!Number.isFinite(value)) this.diverged(value);
+    (accumulate > 1 ? loss.div(accumulate) : loss).backward();
+    this.trainLossSum += value * hardLabels.shape[0];
+    this.trainSeen += hardLabels.shape[0];
+    if (hardLabels.ndim === 1) this.trainCorrect += logits.argmax(1).eq(hardLabels).sum().item();
+    return value;
+  }
+
+  private optimizerStep(): void {
+    const { model, optimizer, scheduler, clipGradNorm } = this.options;
+    torch.tidy(() => {
+      if (clipGradNorm) {
+        const norm = nn.utils.clipGradNorm_(model.parameters(), clipGradNorm).item();
+        if (!Number.isFinite(norm)) this.diverged(norm);
+      }
+      optimizer.step();
+      optimizer.zeroGrad();
+      scheduler?.step();
+      this.ema?.update(model);
+    });
+  }
+
+  /** Names the step and the first layer whose gradient or weight is not finite. */
+  private diverged(value: number): never {
+    const bad = torch.tidy(() => {
+      for (const [name, p] of this.options.model.namedParameters()) {
+        if (!p.isfinite().all().item()) return `weight ${name}`;
+        const g = p.grad;
+        if (g && !g.isfinite().all().item()) return `gradient of ${name}`;
+      }
+      return 'the loss (weights and gradients are finite)';
+    });
+    throw new TrainingDivergedError(
+      `training diverged at epoch ${this.epoch + 1}, step ${this.stepInEpoch + 1} (global step ${this.globalStep + 1}): loss is ${value}; first non-finite value: ${bad}. Lower the learning rate or enable gradient clipping.`,
+    );
+  }
+
+  /** Top-1/top-5, per-class metrics, confusion and calibration on `data`, with the EMA weights if any. */
+  async evaluate(data: BatchSource, onBatch?: (predicted: number[], confidence: number[], labels: number[]) => void): Promise<EvaluationReport> {
+    const model = (this.ema?.shadow ?? this.options.model) as nn.Module & { forward(x: Tensor): Tensor };
+    const metrics = new ClassificationMetrics(this.options.numClasses);
+    model.eval();
+    data.setEpoch(0);
+    for await (const batch of data) {
+      torch.noGrad(() =>
+        torch.tidy(() => {
+          const device = this.options.device;
+          const images = device && device !== 'cpu' ? batch.images.to(device) : batch.images;
+          const labels = device && device !== 'cpu' ? batch.labels.to(device) : batch.labels;
+          const logits = model.forward(images).float();
+          const loss = F.crossEntropy(logits, labels).item();
+          const { predicted, confidence } = metrics.update(logits, labels, loss);
+          onBatch?.(predicted, confidence, labels.toFlatArray());
+        }),
+      );
+      batch.images.dispose();
+      batch.labels.dispose();
+    }
+    return metrics.report();
+  }
+
+  private trackBest(report: EvaluationReport): boolean {
+    if (!this.best || report.top1 > this.best.top1) {
+      this.best = { epoch: this.epoch, top1: report.top1 };
+      this.epochsWithoutImprovement = 0;
+      const model = this.ema?.shadow ?? this.options.model;
+      saveSafetensors(join(this.options.outDir, 'best.safetensors'), model.stateDict());
+      return false;
+    }
+    this.epochsWithoutImprovement++;
+    return this.options.earlyStopPatience !== undefined && this.epochsWithoutImprovement >= this.options.earlyStopPatience;
+  }
+
+  private writeCheckpoint(train: BatchSource): void {
+    saveCheckpoint(this.checkpointPath, this.parts(), {
+      epoch: this.epoch,
+      stepInEpoch: this.stepInEpoch,
+      globalStep: this.globalStep,
+      best: this.best,
+      epochsWithoutImprovement: this.epochsWithoutImprovement,
+      trainTotals: [this.trainLossSum, this.trainCorrect, this.trainSeen],
+      loader: train.state(),
+    });
+  }
+
+  private parts() {
+    return { model: this.options.model, optimizer: this.options.optimizer, scheduler: this.options.scheduler, ema: this.ema?.shadow };
+  }
+
+  private currentLr(): number {
+    return (this.options.optimizer.paramGroups[0] as { lr: number }).lr;
+  }
+}
