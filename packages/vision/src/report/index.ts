@@ -1,0 +1,2 @@
+export { lineChart, confusionMatrixChart, svgToPng, escapeXml, type Series } from './svg.js';
+export { predictionGrid, type GridItem } from './prediction-grid.js';

@@ -1,0 +1,6 @@
+export { Trainer, TrainingDivergedError, type TrainerOptions, type BatchSource, type FitResult } from './trainer.js';
+export { saveCheckpoint, loadCheckpoint, type CheckpointParts } from './checkpoint.js';
+export { ModelEma } from './ema.js';
+export { ClassificationMetrics, type EvaluationReport, type ClassMetrics } from './metrics.js';
+export { MetricsLog, EventFileWriter, encodeEvent, crc32c } from './metrics-log.js';
+export { makeRecipeTransform, type RecipeTransformOptions } from './recipe-transforms.js';
