@@ -2,7 +2,7 @@
 // test accuracy. Run: npm run demo  (options: --epochs N --batch N --seed N --threads N)
 import * as torch from '@iris/torch';
 import { loadFashionMnist, FASHION_MNIST_CLASSES } from './lib/idx.js';
-import { ProgressBar } from './lib/progress.js';
+import { ProgressBar } from '@iris/vision/report';
 
 const { nn, optim } = torch;
 const F = nn.functional;

@@ -1,0 +1,3 @@
+export async function benchCommand(): Promise<number> {
+  throw new Error('iris bench is not implemented yet');
+}

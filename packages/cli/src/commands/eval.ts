@@ -1,0 +1,3 @@
+export async function evalCommand(): Promise<number> {
+  throw new Error('iris eval is not implemented yet');
+}

@@ -1,0 +1,46 @@
+// iris models list [FILTER] | info NAME | download NAME [--tag TAG]
+import { listModels, modelInfo, createModel } from '@iris/vision';
+import * as vision from '@iris/vision';
+import { UsageError, type ParsedArgs } from '../args.js';
+
+export async function modelsCommand({ positional, flags }: ParsedArgs): Promise<number> {
+  const [action = 'list', name] = positional;
+  if (action === 'list') {
+    const names = listModels(name);
+    if (flags.json) console.log(JSON.stringify(names));
+    else for (const n of names) {
+      const info = modelInfo(n);
+      console.log(`${n.padEnd(22)} ${info.family.padEnd(14)} ${(info.paramCount / 1e6).toFixed(2).padStart(7)}M params  input ${info.defaultInput.join('x')}`);
+    }
+    return 0;
+  }
+  if (!name) throw new UsageError(`iris models ${action} NAME: which model? (iris models list)`);
+  const info = modelInfo(name);
+  if (action === 'info') {
+    const model = createModel(name);
+    const summarize = (vision as unknown as { summarizeModel?: (m: unknown, shape: number[]) => { totalParams: number; flops: number; rows: { name: string; type: string; outputShape: number[]; params: number }[] } }).summarizeModel;
+    const summary = summarize ? summarize(model, [1, ...info.defaultInput]) : undefined;
+    if (flags.json) {
+      console.log(JSON.stringify({ name, family: info.family, paramCount: info.paramCount, defaultInput: info.defaultInput, preprocessing: info.preprocessing, weights: info.weights.map((w) => ({ tag: w.tag, url: w.url, metrics: w.metrics })), flops: summary?.flops }, null, 2));
+      return 0;
+    }
+    console.log(`${name} (${info.family})`);
+    console.log(`  parameters  ${info.paramCount.toLocaleString('en-US')}`);
+    if (summary) console.log(`  GFLOPs      ${(summary.flops / 1e9).toFixed(2)} at ${info.defaultInput.join('x')}`);
+    console.log(`  input       ${info.defaultInput.join('x')}, resize ${info.preprocessing.resizeSize}, crop ${info.preprocessing.cropSize}, ${info.preprocessing.interpolation}`);
+    console.log(`  normalize   mean ${info.preprocessing.mean.join(', ')}  std ${info.preprocessing.std.join(', ')}`);
+    for (const w of info.weights) console.log(`  weights     ${w.tag}: ${w.url}${w.metrics ? ` (top-1 ${w.metrics.top1}%, top-5 ${w.metrics.top5}%)` : ''}`);
+    if (summary && flags.layers) {
+      for (const row of summary.rows) console.log(`    ${row.name.padEnd(40)} ${row.type.padEnd(20)} [${row.outputShape.join(', ')}] ${row.params}`);
+    }
+    return 0;
+  }
+  if (action === 'download') {
+    const fetchWeights = (vision as unknown as { fetchWeights?: (name: string, tag?: string) => Promise<string> }).fetchWeights;
+    if (!fetchWeights) throw new Error('weights download is not available in this build');
+    const path = await fetchWeights(name, typeof flags.tag === 'string' ? flags.tag : undefined);
+    console.log(path);
+    return 0;
+  }
+  throw new UsageError(`iris models: unknown action '${action}'; use list, info or download`);
+}

@@ -1,0 +1,3 @@
+export async function predictCommand(): Promise<number> {
+  throw new Error('iris predict is not implemented yet');
+}

@@ -1,0 +1,6 @@
+// torchvision.transforms.functional for tensors: deterministic image ops in camelCase.
+export { getDimensions, type InterpolationMode } from './image.js';
+export { resize, computeResizedOutputSize, crop, centerCrop, resizedCrop, pad, hflip, vflip, type ResizeOptions, type PadOptions, type PaddingMode } from './geometry.js';
+export { rotate, affine, getInverseAffineMatrix, type Fill, type RotateOptions, type AffineOptions } from './affine.js';
+export { rgbToGrayscale, adjustBrightness, adjustContrast, adjustSaturation, adjustHue, adjustSharpness, invert, posterize, solarize, autocontrast, equalize } from './color.js';
+export { toDtype, normalize, erase } from './convert.js';

@@ -1,0 +1,16 @@
+// torchvision.transforms for Iris: every transform is a function (input, rng) => output, seeded by
+// the data loader's per-sample Rng. Random ones expose getParams(input, rng), the draws they make.
+export * as functional from './functional/index.js';
+export type { InterpolationMode } from './functional/image.js';
+export type { Fill } from './functional/affine.js';
+export type { PaddingMode } from './functional/geometry.js';
+export { Compose, RandomApply, RandomChoice, type Transform, type LabeledBatch } from './transform.js';
+export { Resize, CenterCrop, Pad, RandomCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip, type CropParams, type RandomCropOptions, type RandomResizedCropOptions } from './geometry.js';
+export { RandomRotation, RandomAffine, type RandomRotationOptions, type RandomAffineOptions, type AffineParams } from './rotation.js';
+export { ColorJitter, Grayscale, RandomGrayscale, type ColorJitterOptions, type ColorJitterParams } from './color.js';
+export { ToDtype, Normalize } from './convert.js';
+export { RandomErasing, type RandomErasingOptions, type ErasingParams } from './erasing.js';
+export { TrivialAugmentWide, RandAugment, AutoAugment, applyOp, type AugmentOp, type AugmentOpName, type AugmentOptions, type AutoAugmentPolicy, type AutoAugmentParams } from './auto-augment.js';
+export { MixUp, CutMix, mixup, cutmix, type MixOptions, type CutMixBox, type CutMixParams } from './mix.js';
+export { sampleGamma, sampleBeta } from './sampling.js';
+export { ClassificationPresetTrain, ClassificationPresetEval, type ClassificationPresetTrainOptions, type ClassificationPresetEvalOptions } from './presets.js';
