@@ -15,10 +15,11 @@ export async function writeRunReport(
     : [];
   const epochs = lines.filter((l) => l.type === 'epoch');
   const steps = lines.filter((l) => l.type === 'step');
+  const stepsPerEpoch = Math.max(1, steps.length / Math.max(1, epochs.length));
   const series = (rows: Record<string, number | string>[], x: string, y: string) => rows.filter((r) => typeof r[y] === 'number').map((r) => [Number(r[x]), Number(r[y])] as [number, number]);
   await svgToPng(
     lineChart('Loss', 'epoch', [
-      { name: 'train (per step)', points: steps.map((r) => [Number(r.epoch) + 0, Number(r.loss)] as [number, number]).map(([e, l], i) => [e + ((i % Math.max(1, steps.length / Math.max(1, epochs.length))) / Math.max(1, steps.length / Math.max(1, epochs.length))), l]) },
+      { name: 'train (per step)', points: steps.map((r) => [Number(r.step) / stepsPerEpoch, Number(r.loss)] as [number, number]) },
       { name: 'train (epoch mean)', points: series(epochs, 'epoch', 'train_loss') },
       { name: 'validation', points: series(epochs, 'epoch', 'val_loss') },
     ]),
