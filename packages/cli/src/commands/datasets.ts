@@ -1,5 +1,5 @@
 // --dataset values: fashion-mnist, mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, list:FILE.
-import { FashionMnist, MnistIdx, Cifar10, Cifar100, ImageFolder, ImageList, randomSplit, type Dataset } from '@iris/vision/data';
+import { FashionMnist, MnistIdx, Cifar10, Cifar100, ImageFolder, ImageList, Subset, randomSplit, type Dataset } from '@iris/vision/data';
 import { join } from 'node:path';
 import { UsageError } from '../args.js';
 
@@ -19,7 +19,17 @@ export interface DatasetSplits {
 
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
-export function openDataset(spec: string, options: { valSplit?: number; seed?: number } = {}): DatasetSplits {
+/** `limit` keeps the first N training samples (and N/5 of validation and test), for quick runs. */
+export function openDataset(spec: string, options: { valSplit?: number; seed?: number; limit?: number } = {}): DatasetSplits {
+  const splits = openFullDataset(spec, options);
+  const { limit } = options;
+  if (!limit) return splits;
+  const head = (d: Dataset, n: number) => (n < d.length ? new Subset(d, Array.from({ length: n }, (_, i) => i)) : d);
+  const small = Math.max(1, Math.floor(limit / 5));
+  return { ...splits, train: head(splits.train, limit), validation: head(splits.validation, small), test: head(splits.test, small) };
+}
+
+function openFullDataset(spec: string, options: { valSplit?: number; seed?: number }): DatasetSplits {
   const [kind, path] = spec.includes(':') ? [spec.slice(0, spec.indexOf(':')), spec.slice(spec.indexOf(':') + 1)] : [spec, undefined];
   const split = (full: Dataset, test?: Dataset) => {
     if (test && !options.valSplit) return { train: full, validation: test, test };

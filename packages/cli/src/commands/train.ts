@@ -20,7 +20,7 @@ const PRESETS: Record<string, Flags> = {
 const KNOWN = [
   'dataset', 'preset', 'model', 'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'weightDecay', 'scheduler', 'warmupEpochs',
   'labelSmoothing', 'clipGrad', 'accumulate', 'ema', 'amp', 'earlyStop', 'seed', 'workers', 'threads', 'device', 'out', 'pretrained',
-  'freezeBackbone', 'imageSize', 'padding', 'hflip', 'valSplit', 'checkpointEvery', 'autoAugment',
+  'freezeBackbone', 'imageSize', 'padding', 'hflip', 'valSplit', 'checkpointEvery', 'autoAugment', 'limit',
 ];
 
 export async function trainCommand({ flags: given }: ParsedArgs): Promise<number> {
@@ -37,7 +37,7 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
   torch.manualSeed(seed);
   torch.setNumThreads(Number(flags.threads ?? Math.max(1, (await import('node:os')).availableParallelism())));
 
-  const data = openDataset(String(flags.dataset), { valSplit: flags.valSplit as number | undefined, seed });
+  const data = openDataset(String(flags.dataset), { valSplit: flags.valSplit as number | undefined, seed, limit: flags.limit as number | undefined });
   const modelName = String(flags.model ?? 'resnet18');
   const info = modelInfo(modelName);
   const inChannels = data.imageShape?.[0] ?? 3;

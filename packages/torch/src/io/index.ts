@@ -1,3 +1,5 @@
+// Tensor methods are attached by this import; every entry point of the package makes it.
+import '../generated/tensor-methods.js';
 export { isRawTensor, numelOf, byteLengthOf, type RawTensor } from './raw.js';
 export { parseSafetensors, serializeSafetensors, type Safetensors } from './safetensors.js';
 export { readTorchCheckpoint, findStateDict, TorchStorage, TorchDType } from './torch-checkpoint.js';

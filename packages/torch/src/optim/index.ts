@@ -1,3 +1,5 @@
+// Tensor methods are attached by this import; every entry point of the package makes it.
+import '../generated/tensor-methods.js';
 // torch.optim: optimizers (PyTorch 1.13's single-tensor algorithms) and `lrScheduler`.
 export {
   Optimizer,
