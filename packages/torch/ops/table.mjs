@@ -240,4 +240,8 @@ export const opTable = [
   ['mish_', 'mish_', ''],
   ['hardswish_', 'hardswish_', ''],
   ['hardsigmoid_', 'hardsigmoid_', ''],
+
+  // antialiased resize: F.interpolate's antialias (torchvision's resize of tensors, close to PIL's)
+  ['upsampleBilinear2dAa', '_upsample_bilinear2d_aa.vec', ''],
+  ['upsampleBicubic2dAa', '_upsample_bicubic2d_aa.vec', ''],
 ];

@@ -301,6 +301,18 @@ const cases: FnCase[] = [
     torch: "F.interpolate(x, scale_factor=0.6, mode='bilinear', align_corners=False)",
   },
   {
+    name: 'interpolate bilinear antialias downscale',
+    inputs: { x: t(1, 2, 9, 13) },
+    iris: (x) => F.interpolate(x.x, { size: [4, 5], mode: 'bilinear', antialias: true }),
+    torch: "F.interpolate(x, size=(4, 5), mode='bilinear', antialias=True)",
+  },
+  {
+    name: 'interpolate bicubic antialias scaleFactor',
+    inputs: { x: t(1, 2, 9, 13) },
+    iris: (x) => F.interpolate(x.x, { scaleFactor: 0.45, mode: 'bicubic', antialias: true }),
+    torch: "F.interpolate(x, scale_factor=0.45, mode='bicubic', antialias=True)",
+  },
+  {
     name: 'interpolate bicubic recomputeScaleFactor',
     inputs: { x: t(1, 2, 4, 4) },
     iris: (x) => F.interpolate(x.x, { scaleFactor: 1.6, mode: 'bicubic', recomputeScaleFactor: true }),

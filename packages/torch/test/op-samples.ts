@@ -402,4 +402,8 @@ export const opSamples: Record<string, OpSample | OpSample[]> = {
   mish_: unary(),
   hardswish_: unary(F, range(-4, 4, 3, 4)),
   hardsigmoid_: unary(F, range(-4, 4, 3, 4)),
+
+  // antialiased resize
+  upsampleBilinear2dAa: [{ args: [t(1, 2, 9, 11), [4, 5], false] }, { args: [t(1, 2, 4, 5), [7, 9], true] }],
+  upsampleBicubic2dAa: [{ args: [t(1, 2, 9, 11), [4, 5], false] }, { args: [t(1, 2, 4, 5), null, false, [1.5, 2]] }],
 };

@@ -2243,3 +2243,19 @@ export function hardsigmoid_(input: Tensor): Tensor {
   native.dispose(native.callOp($hardsigmoid_[0](), input.handle));
   return input;
 }
+
+const $upsampleBilinear2dAa = [lazyOp('aten::_upsample_bilinear2d_aa', 'vec')];
+/**
+ * `aten::_upsample_bilinear2d_aa.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor`
+ */
+export function upsampleBilinear2dAa(input: Tensor, outputSize: number[] | null, alignCorners: boolean, scaleFactors?: number[] | null): Tensor {
+  return new Tensor(native.callOp($upsampleBilinear2dAa[0](), input.handle, outputSize, alignCorners, scaleFactors));
+}
+
+const $upsampleBicubic2dAa = [lazyOp('aten::_upsample_bicubic2d_aa', 'vec')];
+/**
+ * `aten::_upsample_bicubic2d_aa.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor`
+ */
+export function upsampleBicubic2dAa(input: Tensor, outputSize: number[] | null, alignCorners: boolean, scaleFactors?: number[] | null): Tensor {
+  return new Tensor(native.callOp($upsampleBicubic2dAa[0](), input.handle, outputSize, alignCorners, scaleFactors));
+}

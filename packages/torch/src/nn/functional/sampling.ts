@@ -16,6 +16,8 @@ export interface InterpolateOptions {
   alignCorners?: boolean;
   /** Compute the output size from the scale factor and let the kernel derive its own scale from it. */
   recomputeScaleFactor?: boolean;
+  /** bilinear/bicubic only: widen the filter when downsampling, as PIL does (PyTorch's antialias, default false). */
+  antialias?: boolean;
 }
 
 function perSpatialDim(fn: string, option: string, value: number | number[], input: Tensor): number[] {
@@ -35,6 +37,9 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
   const interpolating = mode === 'bilinear' || mode === 'bicubic';
   if (!interpolating && options.alignCorners !== undefined) {
     throw new RangeError(`interpolate: alignCorners can only be set with the interpolating modes 'bilinear' and 'bicubic', not '${mode}'`);
+  }
+  if (options.antialias && !interpolating) {
+    throw new RangeError(`interpolate: antialias is only supported for the 'bilinear' and 'bicubic' modes, not '${mode}'`);
   }
   if (input.ndim !== 4) {
     throw new Error(`interpolate: expected a 4-D (N, C, H, W) input, got shape [${input.shape}]`);
@@ -59,9 +64,9 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
     case 'nearest':
       return ops.upsampleNearest2d(input, outputSize, scaleFactors);
     case 'bilinear':
-      return ops.upsampleBilinear2d(input, outputSize, alignCorners, scaleFactors);
+      return (options.antialias ? ops.upsampleBilinear2dAa : ops.upsampleBilinear2d)(input, outputSize, alignCorners, scaleFactors);
     case 'bicubic':
-      return ops.upsampleBicubic2d(input, outputSize, alignCorners, scaleFactors);
+      return (options.antialias ? ops.upsampleBicubic2dAa : ops.upsampleBicubic2d)(input, outputSize, alignCorners, scaleFactors);
     case 'area':
       return ops.adaptiveAvgPool2d(input, outputSize as number[]);
   }
