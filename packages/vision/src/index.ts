@@ -1,2 +1,5 @@
 // @iris/vision: torchvision and timm for TypeScript.
 export * from './models/index.js';
+export { classify, preprocess, type Prediction, type ClassifyOptions } from './classify.js';
+export { IMAGENET_CLASSES } from './data/imagenet-classes.js';
+export * as transforms from './transforms/index.js';

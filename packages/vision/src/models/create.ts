@@ -1,8 +1,20 @@
-import { modelInfo, type ImageModel, type ModelOptions } from './registry.js';
+import { modelInfo, type ImageModel, type ModelOptions, type Preprocessing, type WeightsSpec } from './registry.js';
 import { loadPretrained } from './weights.js';
+
+/** What createModel knows about a model it built: its registry name, its weights, their preprocessing. */
+export interface ModelConfig {
+  name: string;
+  /** The registered weights loaded into it, or null (random init, or weights from a file path). */
+  weights: WeightsSpec | null;
+  /** How its inputs should be prepared: the loaded weights', else the entry's default. */
+  preprocessing: Preprocessing;
+}
+
+const configs = new WeakMap<ImageModel, ModelConfig>();
 
 /**
  * Builds a registered model: `createModel('resnet50', { numClasses: 10, pretrained: true })`.
+ * Synchronous: pretrained weights come from the cache (see fetchWeights to download them first).
  * With `pretrained` and a different `numClasses`, the backbone gets the weights and the new
  * classifier keeps its fresh initialisation (transfer learning).
  */
@@ -10,6 +22,13 @@ export function createModel(name: string, options: ModelOptions = {}): ImageMode
   const entry = modelInfo(name);
   const { pretrained, ...buildOptions } = options;
   const model = entry.build(buildOptions);
-  if (pretrained) loadPretrained(model, entry, pretrained === true ? undefined : pretrained);
+  const loaded = pretrained ? loadPretrained(model, entry, pretrained === true ? undefined : pretrained) : null;
+  const weights = loaded?.spec ?? null;
+  configs.set(model, { name: entry.name, weights, preprocessing: weights?.preprocessing ?? entry.preprocessing });
   return model;
+}
+
+/** The config of a model built by createModel; undefined for models constructed directly. */
+export function modelConfig(model: ImageModel): ModelConfig | undefined {
+  return configs.get(model);
 }

@@ -35,6 +35,8 @@ export interface WeightsSpec {
   numClasses: number;
   /** Reported accuracy on ImageNet-1k val (percent), as torchvision/timm publish. */
   metrics?: { top1: number; top5: number };
+  /** How these weights expect images, when it differs from the entry's (which is its default weights'). */
+  preprocessing?: Preprocessing;
 }
 
 /** Options every builder accepts; families add their own. */
