@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev python3-torch python3-torchvision dataset-fashion-mnist g++ make python3)
+# libopenblas0 replaces the reference BLAS that libtorch's matmuls would otherwise use (both
+# Iris and the PyTorch reference link the same system BLAS).
+packages=(libtorch-dev python3-torch python3-torchvision dataset-fashion-mnist libopenblas0 g++ make python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

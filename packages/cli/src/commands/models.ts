@@ -18,7 +18,7 @@ export async function modelsCommand({ positional, flags }: ParsedArgs): Promise<
   const info = modelInfo(name);
   if (action === 'info') {
     const model = createModel(name);
-    const summarize = (vision as unknown as { summarizeModel?: (m: unknown, shape: number[]) => { totalParams: number; flops: number; rows: { name: string; type: string; outputShape: number[]; params: number }[] } }).summarizeModel;
+    const summarize = (vision as unknown as { summarizeModel?: (m: unknown, shape: number[]) => { totalParams: number; flops: number; rows: { name: string; type: string; outputShape: number[] | null; params: number }[] } }).summarizeModel;
     const summary = summarize ? summarize(model, [1, ...info.defaultInput]) : undefined;
     if (flags.json) {
       console.log(JSON.stringify({ name, family: info.family, paramCount: info.paramCount, defaultInput: info.defaultInput, preprocessing: info.preprocessing, weights: info.weights.map((w) => ({ tag: w.tag, url: w.url, metrics: w.metrics })), flops: summary?.flops }, null, 2));
@@ -31,7 +31,7 @@ export async function modelsCommand({ positional, flags }: ParsedArgs): Promise<
     console.log(`  normalize   mean ${info.preprocessing.mean.join(', ')}  std ${info.preprocessing.std.join(', ')}`);
     for (const w of info.weights) console.log(`  weights     ${w.tag}: ${w.url}${w.metrics ? ` (top-1 ${w.metrics.top1}%, top-5 ${w.metrics.top5}%)` : ''}`);
     if (summary && flags.layers) {
-      for (const row of summary.rows) console.log(`    ${row.name.padEnd(40)} ${row.type.padEnd(20)} [${row.outputShape.join(', ')}] ${row.params}`);
+      for (const row of summary.rows) console.log(`    ${row.name.padEnd(40)} ${row.type.padEnd(20)} ${row.outputShape ? `[${row.outputShape.join(', ')}]` : '(not called)'} ${row.params}`);
     }
     return 0;
   }

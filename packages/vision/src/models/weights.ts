@@ -173,7 +173,12 @@ export function loadPretrained(model: ImageModel, entry: ModelEntry, tagOrPath?:
   }
   const stateDict = loadStateDictFile(path);
   try {
-    const mapped = spec?.keyMap ? remapKeys(stateDict, spec.keyMap) : stateDict;
+    // A plain file gets the key map of the entry's default weights (DenseNet's old names, timm's).
+    const keyMap = spec ? spec.keyMap : entry.weights.find((w) => w.keyMap)?.keyMap;
+    const remapped = keyMap ? remapKeys(stateDict, keyMap) : stateDict;
+    // Models that can adapt weights trained at another size (ViT's position embeddings) do it first.
+    const adapt = (model as { adaptStateDict?: (sd: Map<string, Tensor>) => Map<string, Tensor> }).adaptStateDict;
+    const mapped = adapt ? adapt.call(model, remapped) : remapped;
     const skippedHeadKeys = spec && spec.numClasses !== model.numClasses ? headKeys(model, mapped, spec.numClasses) : [];
     for (const key of skippedHeadKeys) mapped.delete(key);
     const own = model.stateDict();
