@@ -1,3 +1,50 @@
-export async function predictCommand(): Promise<number> {
-  throw new Error('iris predict is not implemented yet');
+// iris predict IMAGE|DIR --run DIR [--json] [--topk 5]
+import * as torch from '@iris/torch';
+import { decodeImage, imageToTensor, IMAGE_EXTENSIONS } from '@iris/vision/data';
+import { makeRecipeTransform } from '@iris/vision/train';
+import { Rng } from '@iris/vision/data';
+import { functional as TF } from '@iris/vision/transforms';
+import { readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { checkFlags, UsageError, type ParsedArgs } from '../args.js';
+import { openRun } from './run-files.js';
+
+export async function predictCommand({ positional, flags }: ParsedArgs): Promise<number> {
+  checkFlags('predict', flags, ['run', 'weights', 'json', 'topk']);
+  if (positional.length === 0) throw new UsageError('iris predict IMAGE|DIR --run RUN_DIR: give images to classify');
+  if (!flags.run) throw new UsageError('iris predict: --run RUN_DIR (a folder written by iris train) is required');
+  const { run, model } = openRun(String(flags.run), flags.weights ? String(flags.weights) : undefined);
+  const topk = Math.min(Number(flags.topk ?? 5), run.classes.length);
+  const transform = makeRecipeTransform({ ...run.transform, train: false });
+  const channels = Number(run.buildOptions.inChannels ?? 3);
+  const files = positional.flatMap((p) =>
+    statSync(p).isDirectory()
+      ? readdirSync(p).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort().map((f) => join(p, f))
+      : [p],
+  );
+  const results: { file: string; predictions: { label: string; index: number; probability: number }[] }[] = [];
+  for (const file of files) {
+    const decoded = await decodeImage(file, { mode: channels === 1 ? 'gray' : 'rgb' });
+    const predictions = torch.noGrad(() =>
+      torch.tidy(() => {
+        let image = imageToTensor(decoded);
+        const size = run.transform.cropSize;
+        // Small-image runs saw whole images at their training size: resize exactly to it.
+        if (run.transform.kind === 'small' && (image.shape[1] !== size || image.shape[2] !== size)) image = TF.resize(image, [size, size], { antialias: true });
+        const input = transform(image, new Rng(0)).unsqueeze(0);
+        const logits: torch.Tensor = model.forward(input);
+        const [p, i] = logits.softmax(1).topk(topk, 1);
+        const probabilities = p.toFlatArray();
+        return i.toFlatArray().map((index, k) => ({ label: run.classes[index], index, probability: probabilities[k] }));
+      }),
+    );
+    results.push({ file, predictions });
+  }
+  if (flags.json) console.log(JSON.stringify(results, null, 2));
+  else
+    for (const r of results) {
+      console.log(r.file);
+      for (const p of r.predictions) console.log(`  ${(p.probability * 100).toFixed(2).padStart(6)}%  ${p.label}`);
+    }
+  return 0;
 }

@@ -69,6 +69,11 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
       numWorkers: workers,
       transform: workers > 0 ? transformSpec(train) : makeRecipeTransform(transformOptions(train)),
     });
+  // Everything `iris predict` and `iris eval` need to rebuild the model and its input pipeline.
+  writeFileSync(
+    join(out, 'run.json'),
+    `${JSON.stringify({ model: modelName, buildOptions, classes: data.classes, dataset: String(flags.dataset), transform: transformOptions(false) }, null, 2)}\n`,
+  );
   const trainLoader = loader(data.train, true);
   const validationLoader = loader(data.validation, false);
   const epochs = Number(flags.epochs);

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FashionMnist, encodePng } from '@iris/vision/data';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'iris.js');
+const iris = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+test('train writes a complete run folder; predict on PNG files agrees with the in-memory evaluation', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'iris-cli-'));
+  const out = join(root, 'run');
+  const train = iris('train', '--dataset', 'fashion-mnist', '--preset', 'quick', '--epochs', '2', '--limit', '2560', '--out', out);
+  assert.equal(train.status, 0, train.stderr);
+  for (const file of ['config.json', 'run.json', 'metrics.json', 'metrics.jsonl', 'last.ckpt', 'best.safetensors', 'predictions.csv', 'loss.png', 'accuracy.png', 'confusion_matrix.png', 'predictions.png']) {
+    assert.ok(existsSync(join(out, file)), `run folder lacks ${file}`);
+  }
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+  assert.ok(metrics.test_accuracy > 0.6 && metrics.test_accuracy <= 1, `test accuracy ${metrics.test_accuracy} after 2 short epochs`);
+  assert.ok(metrics.seconds > 0);
+  assert.equal(metrics.confusion_matrix.length, 10);
+
+  // The test split's first images, as PNG files: decoding + preprocessing must give the same
+  // predictions as the training pipeline's in-memory evaluation (predictions.csv).
+  const rows = readFileSync(join(out, 'predictions.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+  const test = new FashionMnist(undefined, { train: false });
+  const images = join(root, 'images');
+  mkdirSync(images);
+  for (let i = 0; i < 8; i++) writeFileSync(join(images, `${i}.png`), await encodePng((await test.get(i)).image));
+  const predict = iris('predict', images, '--run', out, '--json', '--topk', '3');
+  assert.equal(predict.status, 0, predict.stderr);
+  const results = JSON.parse(predict.stdout) as { file: string; predictions: { index: number; probability: number }[] }[];
+  assert.equal(results.length, 8);
+  for (const r of results) {
+    const i = Number(r.file.match(/(\d+)\.png$/)![1]);
+    const [, , predicted, confidence] = rows[i];
+    assert.equal(r.predictions[0].index, predicted, `${r.file}: top-1 differs from the run's evaluation`);
+    assert.ok(Math.abs(r.predictions[0].probability - confidence) < 1e-5, `${r.file}: probability ${r.predictions[0].probability} vs ${confidence}`);
+  }
+
+  const evaluation = iris('eval', '--run', out, '--json');
+  assert.equal(evaluation.status, 0, evaluation.stderr);
+  const report = JSON.parse(evaluation.stdout);
+  assert.equal(report.samples, 10000);
+  assert.ok(report.top1 > 0.6);
+});
+
+test('bad input gets a clear error, not a stack trace', () => {
+  const unknown = iris('train', '--dataset', 'fashion-mnist', '--learning-rate', '0.1');
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown option --learning-rate/);
+  const badDataset = iris('train', '--dataset', 'imagenet-22k');
+  assert.equal(badDataset.status, 2);
+  assert.match(badDataset.stderr, /--dataset 'imagenet-22k'/);
+  const noRun = iris('predict', '/tmp', '--run', '/nonexistent-run');
+  assert.notEqual(noRun.status, 0);
+  assert.match(noRun.stderr, /not a run folder/);
+  const models = iris('models', 'info', 'resnet5');
+  assert.equal(models.status, 1);
+  assert.match(models.stderr, /unknown model 'resnet5'/);
+});
