@@ -11,7 +11,9 @@ export class ProgressBar {
     const elapsed = (now - this.started) / 1000;
     const rate = done / Math.max(elapsed, 1e-9);
     const eta = (this.total - done) / Math.max(rate, 1e-9);
-    const text = `${this.label} ${done}/${this.total} ${extra} ${rate.toFixed(1)} it/s ETA ${eta.toFixed(0)}s`;
+    // The first update has no elapsed time to measure a rate from.
+    const timing = elapsed > 0.2 ? `${rate.toFixed(1)} it/s ETA ${eta.toFixed(0)}s` : '';
+    const text = `${this.label} ${done}/${this.total} ${extra} ${timing}`;
     if (this.tty) {
       const width = 30;
       const filled = Math.round((done / this.total) * width);

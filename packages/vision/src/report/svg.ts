@@ -41,7 +41,7 @@ export function lineChart(title: string, xLabel: string, series: Series[], width
     parts.push(`<line x1="${margin.left}" x2="${width - margin.right}" y1="${py(y)}" y2="${py(y)}" stroke="#e0e0e0"/>`);
     parts.push(`<text x="${margin.left - 6}" y="${py(y) + 4}" text-anchor="end">${y.toPrecision(3)}</text>`);
     const x = x0 + ((x1 - x0) * i) / 5;
-    parts.push(`<text x="${px(x)}" y="${height - margin.bottom + 16}" text-anchor="middle">${Number(x.toPrecision(4))}</text>`);
+    parts.push(`<text x="${px(x)}" y="${height - margin.bottom + 16}" text-anchor="middle">${Number(x.toFixed(2))}</text>`);
   }
   parts.push(`<rect x="${margin.left}" y="${margin.top}" width="${width - margin.left - margin.right}" height="${height - margin.top - margin.bottom}" fill="none" stroke="#444"/>`);
   series.forEach((s, i) => {
