@@ -1,7 +1,7 @@
 // Trains a small CNN on Fashion-MNIST (Debian's dataset-fashion-mnist) for one epoch and reports
 // test accuracy. Run: npm run demo  (options: --epochs N --batch N --seed N --threads N)
 import * as torch from '@iris/torch';
-import { loadFashionMnist, FASHION_MNIST_CLASSES } from './lib/idx.js';
+import { readIdx, FASHION_MNIST_DIR, FASHION_MNIST_CLASSES } from '@iris/vision/data';
 import { ProgressBar } from '@iris/vision/report';
 
 const { nn, optim } = torch;
@@ -14,7 +14,8 @@ function option(name: string, fallback: number): number {
 
 /** Images as float32 [N, 1, 28, 28] normalised with Fashion-MNIST's mean/std; labels int64 [N]. */
 function toTensors(split: 'train' | 't10k'): { images: torch.Tensor; labels: torch.Tensor } {
-  const { images, labels } = loadFashionMnist(split);
+  const images = readIdx(`${FASHION_MNIST_DIR}/${split}-images-idx3-ubyte.gz`);
+  const labels = readIdx(`${FASHION_MNIST_DIR}/${split}-labels-idx1-ubyte.gz`);
   const pixels = torch.tensor(images.data, { shape: [images.shape[0], 1, 28, 28] });
   const normalised = torch.tidy(() => pixels.float().div(255).sub(0.286).div(0.353));
   pixels.dispose();
