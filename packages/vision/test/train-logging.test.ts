@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '@iris/torch';
@@ -63,5 +63,4 @@ test('the NaN guard stops training with the step and the first non-finite layer'
     assert.match(e.message, /first non-finite value: (weight|gradient of) 1\.(weight|bias)/);
     return true;
   });
-  void readdirSync;
 });

@@ -1,5 +1,4 @@
 // The pictures a run folder gets: loss and accuracy curves, the confusion matrix, sample predictions.
-import * as torch from '@iris/torch';
 import { lineChart, confusionMatrixChart, svgToPng, predictionGrid } from '@iris/vision/report';
 import type { Dataset } from '@iris/vision/data';
 import type { EvaluationReport } from '@iris/vision/train';
@@ -41,5 +40,4 @@ export async function writeRunReport(
   }
   await predictionGrid(items, join(out, 'predictions.png'));
   for (const item of items) item.image.dispose();
-  void torch;
 }
