@@ -223,6 +223,8 @@ export const opTable = [
   // nn modules and nn.init (src/nn/)
   ['erfinv_', 'erfinv_', 'm'],
   ['baddbmm', 'baddbmm', 'm'],
+  // MultiheadAttention's inference fast path (PyTorch's, taken under the same conditions)
+  ['nativeMultiHeadAttention', '_native_multi_head_attention', ''],
 
   // functional (src/nn/functional/: the ATen ops behind nn.functional's options)
   ['pad', 'pad', ''],

@@ -51,9 +51,19 @@ export function autocast<T>(deviceType: 'cuda' | 'cpu', fn: () => T, options: { 
   if (options.enabled === false) return fn();
   const dtype = options.dtype ?? (deviceType === 'cuda' ? 'float16' : 'bfloat16');
   const previous = native.setAutocast(deviceType, true, scalarTypeCode[dtype]);
+  autocastDepth[deviceType]++;
   try {
     return fn();
   } finally {
+    autocastDepth[deviceType]--;
     native.setAutocast(deviceType, previous);
   }
+}
+
+// Autocast regions are only entered through autocast(), so counting them here is exact.
+const autocastDepth = { cuda: 0, cpu: 0 };
+
+/** Whether code runs inside an autocast region for `deviceType` (either device when omitted). */
+export function isAutocastEnabled(deviceType?: 'cuda' | 'cpu'): boolean {
+  return deviceType ? autocastDepth[deviceType] > 0 : autocastDepth.cuda + autocastDepth.cpu > 0;
 }

@@ -213,6 +213,8 @@ interface MhaCase {
   masks?: () => { keyPaddingMask?: torch.Tensor; attnMask?: torch.Tensor };
   needWeights?: boolean;
   averageAttnWeights?: boolean;
+  /** Eval under noGrad, no gradients: the case PyTorch (and Iris) run with the fused kernel. */
+  inference?: boolean;
 }
 
 const mhaCases: MhaCase[] = [
@@ -247,6 +249,18 @@ const mhaCases: MhaCase[] = [
     masks: () => ({ attnMask: torch.tensor([[false, true, true], [false, false, true], [false, false, false]]) }),
   },
   { iris: () => new nn.MultiheadAttention(8, 2, { dropout: 0.25 }), py: 'nn.MultiheadAttention(8, 2, dropout=0.25)', query: [5, 2, 8], training: true, needWeights: false },
+  { iris: () => new nn.MultiheadAttention(16, 4, { batchFirst: true }), py: 'nn.MultiheadAttention(16, 4, batch_first=True)', query: [3, 7, 16], training: false, inference: true, needWeights: false },
+  {
+    iris: () => new nn.MultiheadAttention(8, 2, { batchFirst: true }),
+    py: 'nn.MultiheadAttention(8, 2, batch_first=True)',
+    query: [2, 5, 8],
+    training: false,
+    inference: true,
+    masks: () => ({ keyPaddingMask: torch.tensor([[false, false, true, false, true], [false, false, false, false, false]]) }),
+    averageAttnWeights: false,
+  },
+  // Odd head count: PyTorch 1.13 keeps the general path even under noGrad.
+  { iris: () => new nn.MultiheadAttention(6, 3, { batchFirst: true }), py: 'nn.MultiheadAttention(6, 3, batch_first=True)', query: [2, 4, 6], training: false, inference: true },
 ];
 
 test('MultiheadAttention matches PyTorch: init, outputs, weights, masks, gradients, repr', () => {
@@ -258,18 +272,22 @@ test('MultiheadAttention matches PyTorch: init, outputs, weights, masks, gradien
     const mha = c.iris();
     const initial = snapshot(mha);
     torch.manualSeed(20_000 + i);
-    const query = torch.randn(c.query, { requiresGrad: true });
-    const key = c.key ? torch.randn(c.key, { requiresGrad: true }) : query;
-    const value = c.value ? torch.randn(c.value, { requiresGrad: true }) : key;
+    const requiresGrad = !c.inference;
+    const query = torch.randn(c.query, { requiresGrad });
+    const key = c.key ? torch.randn(c.key, { requiresGrad }) : query;
+    const value = c.value ? torch.randn(c.value, { requiresGrad }) : key;
     const masks = c.masks?.() ?? {};
     mha.train(c.training);
     torch.manualSeed(seed + 1);
-    const [out, weights] = mha.call(query, key, value, { ...masks, needWeights: c.needWeights, averageAttnWeights: c.averageAttnWeights });
+    const forward = () => mha.call(query, key, value, { ...masks, needWeights: c.needWeights, averageAttnWeights: c.averageAttnWeights });
+    const [out, weights] = c.inference ? torch.noGrad(forward) : forward();
     const wOut = torch.randn(out.shape);
     const wWeights = weights ? torch.randn(weights.shape) : null;
-    let loss = out.mul(wOut).sum();
-    if (weights && wWeights) loss = loss.add(weights.mul(wWeights).sum());
-    loss.backward();
+    if (!c.inference) {
+      let loss = out.mul(wOut).sum();
+      if (weights && wWeights) loss = loss.add(weights.mul(wWeights).sum());
+      loss.backward();
+    }
     const kwargs: Record<string, unknown> = {};
     if (masks.keyPaddingMask) kwargs.key_padding_mask = toJson(masks.keyPaddingMask);
     if (masks.attnMask) kwargs.attn_mask = toJson(masks.attnMask);
@@ -284,6 +302,7 @@ test('MultiheadAttention matches PyTorch: init, outputs, weights, masks, gradien
       selfAttention: !c.key,
       keyIsValue: c.keyIsValue ?? false,
       training: c.training,
+      inference: c.inference ?? false,
       kwargs,
       wOut: toJson(wOut),
       wWeights: wWeights ? toJson(wWeights) : null,
@@ -298,10 +317,14 @@ test('MultiheadAttention matches PyTorch: init, outputs, weights, masks, gradien
     assertClose(ours.out, ref.out, { what: `${what} output` });
     if (ref.weights === null) assert.equal(ours.weights, null, `${what}: no weights without needWeights`);
     else assertClose(ours.weights!, ref.weights, { what: `${what} weights` });
+    assert.equal(String(ours.mha), ref.repr, `${what}: repr`);
+    if (c.inference) {
+      assert.equal(ours.out.requiresGrad, false, `${what}: no graph under noGrad`);
+      continue;
+    }
     assertClose(ours.qGrad, ref.qGrad, { what: `${what} query grad` });
     const grads = ours.mha.namedParameters();
     assert.deepEqual(grads.map(([n]) => n), ref.grads.map(([n]: [string]) => n), `${what}: parameter names`);
     for (const [j, [name, p]] of grads.entries()) assertClose(p.grad!, ref.grads[j][1], { what: `${what} ${name}.grad` });
-    assert.equal(String(ours.mha), ref.repr, `${what}: repr`);
   }
 });

@@ -101,12 +101,23 @@ def run_mha(case):
     torch.manual_seed(case["seed"])
     mha = eval(case["py"], {"nn": nn, "torch": torch})
     initial = state_json(mha)
-    q = from_json(case["query"]).requires_grad_()
-    k = q if case["selfAttention"] else from_json(case["key"]).requires_grad_()
-    v = k if case["selfAttention"] or case["keyIsValue"] else from_json(case["value"]).requires_grad_()
+    inference = case.get("inference", False)
+    q = from_json(case["query"]).requires_grad_(not inference)
+    k = q if case["selfAttention"] else from_json(case["key"]).requires_grad_(not inference)
+    v = k if case["selfAttention"] or case["keyIsValue"] else from_json(case["value"]).requires_grad_(not inference)
     kwargs = {k2: from_json(v2) if isinstance(v2, dict) else v2 for k2, v2 in case["kwargs"].items()}
     mha.train(case["training"])
     torch.manual_seed(case["seed"] + 1)
+    if inference:
+        # no_grad + eval + batch-first self-attention: PyTorch takes its fused fast path.
+        with torch.no_grad():
+            out, weights = mha(q, k, v, **kwargs)
+        return {
+            "repr": repr(mha),
+            "initial": initial,
+            "out": to_json(out),
+            "weights": to_json(weights) if weights is not None else None,
+        }
     out, weights = mha(q, k, v, **kwargs)
     loss = (out * from_json(case["wOut"])).sum()
     if weights is not None:

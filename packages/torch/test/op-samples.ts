@@ -381,6 +381,14 @@ export const opSamples: Record<string, OpSample | OpSample[]> = {
   // nn modules and nn.init
   erfinv_: unary(F, range(-0.9, 0.9, 3, 4)),
   baddbmm: { args: [t(2, 3, 4), t(2, 3, 5), t(2, 5, 4)], options: { beta: 0.5, alpha: 2 } },
+  // No derivative formula in ATen: the fast path is for inference, so no gradients are compared.
+  nativeMultiHeadAttention: [
+    { args: [noGrad(t(2, 5, 8)), noGrad(t(2, 5, 8)), noGrad(t(2, 5, 8)), 8, 2, noGrad(t(24, 8)), noGrad(t(24)), noGrad(t(8, 8)), noGrad(t(8))], options: { needWeights: true, averageAttnWeights: false } },
+    {
+      args: [noGrad(t(2, 5, 8)), noGrad(t(2, 5, 8)), noGrad(t(2, 5, 8)), 8, 2, noGrad(t(24, 8)), noGrad(t(24)), noGrad(t(8, 8)), noGrad(t(8))],
+      options: { mask: vals([0, 0, 0, 1, 1, 0, 1, 0, 0, 0], [2, 5], 'bool'), needWeights: true, maskType: 1 },
+    },
+  ],
 
   // functional
   pad: [

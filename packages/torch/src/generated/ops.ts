@@ -2096,6 +2096,19 @@ export function baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, options: 
   return new Tensor(native.callOp($baddbmm[0](), input.handle, batch1.handle, batch2.handle, options.beta, options.alpha));
 }
 
+const $nativeMultiHeadAttention = [lazyOp('aten::_native_multi_head_attention', '')];
+/**
+ * `aten::_native_multi_head_attention(Tensor query, Tensor key, Tensor value, int embed_dim, int num_head, Tensor qkv_weight, Tensor qkv_bias, Tensor proj_weight, Tensor proj_bias, Tensor? mask=None, bool need_weights=True, bool average_attn_weights=True, int? mask_type=None) -> (Tensor, Tensor)`
+ */
+export function nativeMultiHeadAttention(query: Tensor, key: Tensor, value: Tensor, embedDim: number, numHead: number, qkvWeight: Tensor, qkvBias: Tensor, projWeight: Tensor, projBias: Tensor, options: {
+    mask?: Tensor | null;
+    needWeights?: boolean;
+    averageAttnWeights?: boolean;
+    maskType?: number | null;
+  } = {}): [Tensor, Tensor] {
+  return wrapAll(native.callOp($nativeMultiHeadAttention[0](), query.handle, key.handle, value.handle, embedDim, numHead, qkvWeight.handle, qkvBias.handle, projWeight.handle, projBias.handle, options.mask?.handle, options.needWeights, options.averageAttnWeights, options.maskType)) as [Tensor, Tensor];
+}
+
 const $pad = [lazyOp('aten::pad', '')];
 /**
  * `aten::pad(Tensor self, int[] pad, str mode="constant", float? value=None) -> Tensor`

@@ -40,13 +40,16 @@ class EncoderBlock extends nn.Module {
   /** @param input [N, S, hiddenDim] */
   forward(input: Tensor): Tensor {
     if (input.ndim !== 3) throw new RangeError(`EncoderBlock: expected (batch, sequence, hidden) input, got shape [${input.shape}]`);
-    let x = this.ln_1.forward(input);
-    [x] = this.self_attention.forward(x, x, x, { needWeights: false });
-    x = this.dropout.forward(x);
-    // Stochastic depth (not in torchvision) drops whole residual branches per sample, as timm does.
-    x = stochasticDepth(x, this.dropPathRate, 'row', this.training).add(input);
-    const y = this.mlp.forward(this.ln_2.forward(x));
-    return x.add(stochasticDepth(y, this.dropPathRate, 'row', this.training));
+    // A scope per block frees its intermediates as it returns (autograd keeps what backward needs).
+    return torch.tidy(() => {
+      let x = this.ln_1.forward(input);
+      [x] = this.self_attention.forward(x, x, x, { needWeights: false });
+      x = this.dropout.forward(x);
+      // Stochastic depth (not in torchvision) drops whole residual branches per sample, as timm does.
+      x = stochasticDepth(x, this.dropPathRate, 'row', this.training).add(input);
+      const y = this.mlp.forward(this.ln_2.forward(x));
+      return x.add(stochasticDepth(y, this.dropPathRate, 'row', this.training));
+    });
   }
 }
 

@@ -1,6 +1,8 @@
 import type { Tensor } from '../../tensor.js';
 import { empty, zeros } from '../../creation.js';
 import { tidy } from '../../scope.js';
+import { isGradEnabled } from '../../autograd.js';
+import { isAutocastEnabled } from '../../runtime.js';
 import * as ops from '../../generated/ops.js';
 import * as F from '../functional.js';
 import * as init from '../init.js';
@@ -115,6 +117,18 @@ export class MultiheadAttention extends Module {
     if (keyPaddingMask && keyPaddingMask.dtype !== 'bool' && !keyPaddingMask.isFloatingPoint()) {
       throw new TypeError(`MultiheadAttention: keyPaddingMask must be bool or floating point, got ${keyPaddingMask.dtype}`);
     }
+    if (this.canUseFastPath(query, key, value, options)) {
+      const needWeights = options.needWeights ?? true;
+      const [output, weights] = ops.nativeMultiHeadAttention(
+        query, key, value, this.embedDim, this.numHeads,
+        this.inProjWeight!, this.inProjBias!, this.outProj.weight, this.outProj.bias!,
+        { mask: keyPaddingMask, needWeights, averageAttnWeights: options.averageAttnWeights ?? true, maskType: keyPaddingMask ? 1 : null },
+      );
+      if (needWeights) return [output, weights];
+      // Without needWeights libtorch returns an undefined tensor, which arrives as null.
+      (weights as Tensor | null)?.dispose();
+      return [output, null];
+    }
     return tidy(() => {
       const batched = query.ndim === 3;
       let [q, k, v] = [query, key, value];
@@ -129,6 +143,24 @@ export class MultiheadAttention extends Module {
       const [output, weights] = this.attention(q, k, v, keyPaddingMask, options);
       return [this.batchFirst && batched ? output.transpose(1, 0) : output, weights];
     });
+  }
+
+  /**
+   * PyTorch's conditions for its fused inference kernel (`_native_multi_head_attention`): batched
+   * batch-first self-attention in eval mode with nothing autograd would need, no attnMask, no
+   * extra key/value rows, an even head count, outside autocast. ViT's encoder takes this path.
+   */
+  private canUseFastPath(query: Tensor, key: Tensor, value: Tensor, options: MultiheadAttentionForwardOptions): boolean {
+    const w = this.inProjWeight;
+    const b = this.inProjBias;
+    const mask = options.keyPaddingMask ?? null;
+    if (query.ndim !== 3 || query !== key || key !== value || !w || !b || !this.outProj.bias) return false;
+    if (this.training || !this.batchFirst || this.biasK || this.biasV || this.dropout || this.addZeroAttn) return false;
+    if (options.attnMask || (mask && mask.dtype !== 'bool') || this.numHeads % 2 === 1 || isAutocastEnabled()) return false;
+    if (query.dtype !== w.dtype || query.dtype !== b.dtype) return false;
+    const tensors = [query, w, b, this.outProj.weight, this.outProj.bias];
+    if (!tensors.every((t) => t.device === 'cpu' || t.device.startsWith('cuda'))) return false;
+    return !(isGradEnabled() && tensors.some((t) => t.requiresGrad));
   }
 
   /** PyTorch 1.13's F.multi_head_attention_forward for sequence-first inputs. */
