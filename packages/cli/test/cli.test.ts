@@ -62,3 +62,32 @@ test('bad input gets a clear error, not a stack trace', () => {
   assert.equal(models.status, 1);
   assert.match(models.stderr, /unknown model 'resnet5'/);
 });
+
+test('train --steps stops after that many optimizer steps; --gradual-unfreeze and per-group rates show in the log', () => {
+  const out = mkdtempSync(join(tmpdir(), 'iris-cli-steps-'));
+  // 640 training images at 64 a batch: 10 batches an epoch, so 13 steps end inside epoch 2.
+  const train = iris(
+    'train', '--dataset', 'fashion-mnist', '--preset', 'quick', '--limit', '640', '--batch-size', '64', '--steps', '13',
+    '--gradual-unfreeze', '1', '--backbone-lr-scale', '0.1', '--layer-decay', '0.5', '--threads', '1', '--out', out,
+  );
+  assert.equal(train.status, 0, train.stderr);
+  const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const steps = lines.filter((r) => r.type === 'step');
+  assert.equal(steps.length, 13);
+  assert.deepEqual(steps.map((r) => r.step), Array.from({ length: 13 }, (_, i) => i + 1));
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+  assert.equal(metrics.steps, 13);
+  assert.equal(metrics.epochs_run, 2);
+  assert.match(train.stdout, /epoch 1: training head\n/);
+  assert.match(train.stdout, /epoch 2: training bn2, head\n/);
+  // One-cycle's peak is 4e-3 for the head; the log records the first group's (the stem: 4e-3 × 0.1 × 0.5²) rate.
+  const peak = Math.max(...steps.map((r) => r.lr));
+  assert.ok(peak <= 4e-3 * 0.1 * 0.25 * (1 + 1e-9) && peak > 4e-3 * 0.1 * 0.25 * 0.5, `stem's peak lr ${peak}`);
+
+  const contradict = iris('train', '--dataset', 'fashion-mnist', '--freeze-backbone', '--gradual-unfreeze', '1', '--out', out);
+  assert.equal(contradict.status, 2);
+  assert.match(contradict.stderr, /--freeze-backbone and --gradual-unfreeze contradict/);
+  const badSteps = iris('train', '--dataset', 'fashion-mnist', '--steps', '2.5', '--out', out);
+  assert.equal(badSteps.status, 2);
+  assert.match(badSteps.stderr, /--steps 2\.5: expected a whole number >= 1/);
+});

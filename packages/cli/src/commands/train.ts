@@ -2,7 +2,7 @@
 import * as torch from '@iris/torch';
 import { createModel, modelInfo, type ImageModel } from '@iris/vision';
 import { DataLoader, type Dataset } from '@iris/vision/data';
-import { Trainer, makeRecipeTransform, type RecipeTransformOptions, type EvaluationReport } from '@iris/vision/train';
+import { Trainer, makeRecipeTransform, fineTuneParamGroups, GradualUnfreezing, type RecipeTransformOptions, type EvaluationReport } from '@iris/vision/train';
 import { ProgressBar } from '@iris/vision/report';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ const KNOWN = [
   'dataset', 'preset', 'model', 'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'weightDecay', 'scheduler', 'warmupEpochs',
   'labelSmoothing', 'clipGrad', 'accumulate', 'ema', 'amp', 'earlyStop', 'seed', 'workers', 'threads', 'device', 'out', 'pretrained',
   'freezeBackbone', 'imageSize', 'padding', 'hflip', 'valSplit', 'checkpointEvery', 'autoAugment', 'limit',
+  'steps', 'backboneLrScale', 'layerDecay', 'gradualUnfreeze',
 ];
 
 export async function trainCommand({ flags: given }: ParsedArgs): Promise<number> {
@@ -46,7 +47,10 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
   const cropSize = Number(flags.imageSize ?? data.imageShape?.[1] ?? info.defaultInput[1]);
   const buildOptions = { numClasses: data.classes.length, inChannels, ...(info.family === 'simple-cnn' ? { imageSize: cropSize } : {}) };
   const model = createModel(modelName, { ...buildOptions, pretrained: flags.pretrained as boolean | string | undefined });
+  if (flags.freezeBackbone && flags.gradualUnfreeze) throw new UsageError('--freeze-backbone and --gradual-unfreeze contradict each other: the first never trains the backbone, the second unfreezes it over time');
   if (flags.freezeBackbone) freezeBackbone(model);
+  // ULMFiT: the head alone first, then one more depth group every N epochs (from the top).
+  const unfreezing = flags.gradualUnfreeze ? new GradualUnfreezing(model, flags.gradualUnfreeze === true ? 1 : Number(flags.gradualUnfreeze)) : undefined;
 
   const small = data.imageShape !== undefined && cropSize <= 64;
   const transformOptions = (train: boolean): RecipeTransformOptions => ({
@@ -78,9 +82,14 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
   );
   const trainLoader = loader(data.train, true);
   const validationLoader = loader(data.validation, false);
-  const epochs = Number(flags.epochs);
-  const optimizer = makeOptimizer(model, flags);
-  const scheduler = makeScheduler(optimizer, flags, epochs, trainLoader.length);
+  const accumulate = Number(flags.accumulate ?? 1);
+  const maxSteps = flags.steps === undefined ? undefined : positiveInteger(flags.steps, '--steps');
+  // --steps counts optimizer steps; the epochs it takes follow, unless --epochs caps them.
+  const stepsPerEpoch = Math.ceil(trainLoader.length / accumulate);
+  const epochs = maxSteps !== undefined && given.epochs === undefined ? Math.ceil(maxSteps / stepsPerEpoch) : positiveInteger(flags.epochs, '--epochs');
+  const totalSteps = Math.min(maxSteps ?? Infinity, epochs * stepsPerEpoch);
+  const optimizer = makeOptimizer(model, flags, unfreezing !== undefined);
+  const scheduler = makeScheduler(optimizer, flags, totalSteps, stepsPerEpoch);
 
   let bar: ProgressBar | undefined;
   const trainer = new Trainer({
@@ -88,11 +97,12 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
     optimizer,
     scheduler,
     epochs,
+    maxSteps,
     numClasses: data.classes.length,
     outDir: out,
     labelSmoothing: Number(flags.labelSmoothing ?? 0),
     clipGradNorm: flags.clipGrad ? Number(flags.clipGrad) : undefined,
-    accumulate: Number(flags.accumulate ?? 1),
+    accumulate,
     ema: flags.ema ? { shadow: createModel(modelName, buildOptions), decay: Number(flags.ema) === 1 ? 0.999 : Number(flags.ema) } : undefined,
     device: flags.device ? String(flags.device) : undefined,
     autocast: flags.amp ? ((flags.amp === 'fp16' ? 'float16' : 'bfloat16') as 'float16' | 'bfloat16') : undefined,
@@ -106,7 +116,11 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
         bar = undefined;
       }
     },
+    onEpochStart: unfreezing ? (epoch) => console.log(`epoch ${epoch + 1}: training ${unfreezing.apply(epoch).join(', ')}`) : undefined,
     onEpoch: ({ epoch, train, validation }) => {
+      // A run ended by --steps stops inside its last epoch.
+      bar?.done();
+      bar = undefined;
       const v = validation ? `, val top-1 ${(validation.top1 * 100).toFixed(2)}% top-5 ${(validation.top5 * 100).toFixed(2)}%` : '';
       console.log(`epoch ${epoch}/${epochs}: train loss ${train.loss.toFixed(4)}, train acc ${(train.accuracy * 100).toFixed(2)}%${v}`);
     },
@@ -133,6 +147,7 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
     best_epoch: result.best?.epoch ?? null,
     best_val_top1: result.best?.top1 ?? null,
     epochs_run: result.epochsRun,
+    steps: result.steps,
     stopped_early: result.stoppedEarly,
     seconds,
     model: modelName,
@@ -150,9 +165,17 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
 
 type Optimizer = InstanceType<typeof torch.optim.Optimizer>;
 
-function makeOptimizer(model: ImageModel, flags: Flags): Optimizer {
-  const params = model.parameters().filter((p) => p.requiresGrad);
+/**
+ * Param groups by depth (fineTuneParamGroups): one learning rate unless --backbone-lr-scale or
+ * --layer-decay set others. Frozen parameters are left out, except under gradual unfreezing,
+ * which thaws them later (an optimizer skips a parameter without a gradient).
+ */
+function makeOptimizer(model: ImageModel, flags: Flags, keepFrozen: boolean): Optimizer {
   const lr = Number(flags.lr);
+  const params = fineTuneParamGroups(model, { lr, backboneLrScale: optionalNumber(flags.backboneLrScale), layerDecay: optionalNumber(flags.layerDecay) })
+    .map((g) => ({ params: g.params.filter((p) => keepFrozen || p.requiresGrad), lr: g.lr }))
+    .filter((g) => g.params.length > 0);
+  if (params.length === 0) throw new UsageError('iris train: the model has no trainable parameters');
   const weightDecay = Number(flags.weightDecay ?? 0);
   switch (flags.optimizer ?? 'sgd') {
     case 'sgd':
@@ -168,13 +191,13 @@ function makeOptimizer(model: ImageModel, flags: Flags): Optimizer {
   }
 }
 
-function makeScheduler(optimizer: Optimizer, flags: Flags, epochs: number, stepsPerEpoch: number) {
+/** Schedules over `total` optimizer steps; each param group keeps its own peak rate. */
+function makeScheduler(optimizer: Optimizer, flags: Flags, total: number, stepsPerEpoch: number) {
   const { lrScheduler } = torch.optim;
-  const total = epochs * stepsPerEpoch;
   const warmup = Math.round(Number(flags.warmupEpochs ?? 0) * stepsPerEpoch);
   switch (flags.scheduler ?? 'cosine') {
     case 'onecycle':
-      return new lrScheduler.OneCycleLR(optimizer, Number(flags.lr), { totalSteps: total });
+      return new lrScheduler.OneCycleLR(optimizer, optimizer.paramGroups.map((g) => g.lr), { totalSteps: total });
     case 'cosine': {
       const cosine = new lrScheduler.CosineAnnealingLR(optimizer, Math.max(1, total - warmup));
       if (!warmup) return cosine;
@@ -197,3 +220,11 @@ function freezeBackbone(model: ImageModel): void {
   model.resetClassifier(model.numClasses);
   for (const p of model.parameters()) if (!before.has(p)) p.requiresGrad = true;
 }
+
+function positiveInteger(value: unknown, flag: string): number {
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n >= 1)) throw new UsageError(`${flag} ${value}: expected a whole number >= 1`);
+  return n;
+}
+
+const optionalNumber = (value: unknown) => (value === undefined ? undefined : Number(value));

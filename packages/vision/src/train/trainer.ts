@@ -35,7 +35,10 @@ export interface TrainerOptions {
   optimizer: Optimizer;
   /** Stepped after every optimizer step. */
   scheduler?: Scheduler;
-  epochs: number;
+  /** Epochs to train; with maxSteps, an upper bound (default: none, maxSteps decides). */
+  epochs?: number;
+  /** Stop after this many optimizer steps, in the middle of an epoch if need be. */
+  maxSteps?: number;
   numClasses: number;
   outDir: string;
   labelSmoothing?: number;
@@ -56,13 +59,21 @@ export interface TrainerOptions {
   batchTransform?: (images: Tensor, labels: Tensor, step: number) => [Tensor, Tensor];
   /** Called after each optimizer step, e.g. for a progress bar. */
   onStep?: (info: { epoch: number; step: number; stepsPerEpoch: number; loss: number; lr: number; imagesPerSecond: number }) => void;
+  /**
+   * Called before each epoch, and for the epoch a resumed run continues in; it must depend on
+   * the epoch alone (e.g. `GradualUnfreezing.apply`), so that a resumed run repeats it exactly.
+   */
+  onEpochStart?: (epoch: number) => void;
   onEpoch?: (info: { epoch: number; train: { loss: number; accuracy: number }; validation?: EvaluationReport }) => void;
 }
 
 export class TrainingDivergedError extends Error {}
 
 export interface FitResult {
+  /** Epochs begun and ended (a run stopped by maxSteps counts its last, partial epoch). */
   epochsRun: number;
+  /** Optimizer steps taken. */
+  steps: number;
   best: { epoch: number; top1: number } | null;
   stoppedEarly: boolean;
 }
@@ -80,6 +91,11 @@ export class Trainer {
   private trainSeen = 0;
 
   constructor(private readonly options: TrainerOptions) {
+    if (options.epochs === undefined && options.maxSteps === undefined) throw new RangeError('Trainer: give epochs, maxSteps or both');
+    for (const key of ['epochs', 'maxSteps'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new RangeError(`Trainer: ${key} must be a whole number >= 1, got ${v}`);
+    }
     mkdirSync(options.outDir, { recursive: true });
     if (options.ema) {
       this.ema = new ModelEma(options.ema.shadow, options.ema.decay);
@@ -107,10 +123,11 @@ export class Trainer {
   }
 
   async fit(train: BatchSource, validation?: BatchSource): Promise<FitResult> {
-    const { model, epochs } = this.options;
+    const { model, epochs = Infinity } = this.options;
     let stoppedEarly = false;
-    while (this.epoch < epochs) {
+    while (this.epoch < epochs && !this.stepsDone()) {
       if (this.stepInEpoch === 0) train.setEpoch(this.epoch);
+      this.options.onEpochStart?.(this.epoch);
       model.train();
       await this.trainEpoch(train);
       const validationReport = validation ? await this.evaluate(validation) : undefined;
@@ -125,7 +142,11 @@ export class Trainer {
       if (stoppedEarly) break;
     }
     this.log.close();
-    return { epochsRun: this.epoch, best: this.best, stoppedEarly };
+    return { epochsRun: this.epoch, steps: this.globalStep, best: this.best, stoppedEarly };
+  }
+
+  private stepsDone(): boolean {
+    return this.options.maxSteps !== undefined && this.globalStep >= this.options.maxSteps;
   }
 
   private async trainEpoch(train: BatchSource): Promise<void> {
@@ -152,6 +173,8 @@ export class Trainer {
         });
         this.log.step({ step: this.globalStep, epoch: this.epoch, loss, lr: this.currentLr() });
         if (checkpointEverySteps && this.globalStep % checkpointEverySteps === 0) this.writeCheckpoint(train);
+        // The epoch ends here: validation, the log and the checkpoint follow as after a full one.
+        if (this.stepsDone()) break;
       }
     }
   }
