@@ -1,7 +1,8 @@
 // iris train --dataset fashion-mnist --preset quick --out runs/fmnist
 import * as torch from '@iris/torch';
 import { createModel, modelInfo, type ImageModel } from '@iris/vision';
-import { DataLoader, type Dataset } from '@iris/vision/data';
+import { DataLoader, Rng, type Dataset } from '@iris/vision/data';
+import { MixUp, CutMix } from '@iris/vision/transforms';
 import { Trainer, makeRecipeTransform, fineTuneParamGroups, GradualUnfreezing, type RecipeTransformOptions, type EvaluationReport } from '@iris/vision/train';
 import { ProgressBar } from '@iris/vision/report';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
@@ -23,7 +24,7 @@ const KNOWN = [
   'dataset', 'preset', 'model', 'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'weightDecay', 'scheduler', 'warmupEpochs',
   'labelSmoothing', 'clipGrad', 'accumulate', 'ema', 'amp', 'earlyStop', 'seed', 'workers', 'threads', 'device', 'out', 'pretrained',
   'freezeBackbone', 'imageSize', 'padding', 'hflip', 'valSplit', 'checkpointEvery', 'autoAugment', 'limit',
-  'steps', 'backboneLrScale', 'layerDecay', 'gradualUnfreeze',
+  'steps', 'backboneLrScale', 'layerDecay', 'gradualUnfreeze', 'mixupAlpha', 'cutmixAlpha',
 ];
 
 export async function trainCommand({ flags: given }: ParsedArgs): Promise<number> {
@@ -108,6 +109,7 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
     autocast: flags.amp ? ((flags.amp === 'fp16' ? 'float16' : 'bfloat16') as 'float16' | 'bfloat16') : undefined,
     earlyStopPatience: flags.earlyStop ? Number(flags.earlyStop) : undefined,
     checkpointEverySteps: flags.checkpointEvery ? Number(flags.checkpointEvery) : undefined,
+    batchTransform: makeBatchMix(flags, data.classes.length, seed),
     onStep: ({ epoch, step, stepsPerEpoch, loss, lr, imagesPerSecond }) => {
       bar ??= new ProgressBar(`epoch ${epoch + 1}/${epochs}`, stepsPerEpoch);
       bar.update(step, `loss ${loss.toFixed(4)} lr ${lr.toExponential(2)} ${imagesPerSecond.toFixed(0)} img/s`);
@@ -228,3 +230,22 @@ function positiveInteger(value: unknown, flag: string): number {
 }
 
 const optionalNumber = (value: unknown) => (value === undefined ? undefined : Number(value));
+
+/**
+ * torchvision's reference recipe: each batch gets MixUp or CutMix, picked at random, when their
+ * alphas are given. The draw is seeded by the step, so a resumed run mixes the same way.
+ */
+function makeBatchMix(flags: Flags, numClasses: number, seed: number) {
+  const mixes = [
+    ...(flags.mixupAlpha ? [MixUp(numClasses, { p: 1, alpha: Number(flags.mixupAlpha) })] : []),
+    ...(flags.cutmixAlpha ? [CutMix(numClasses, { p: 1, alpha: Number(flags.cutmixAlpha) })] : []),
+  ];
+  if (mixes.length === 0) return undefined;
+  return (images: torch.Tensor, labels: torch.Tensor, step: number): [torch.Tensor, torch.Tensor] => {
+    // A stream of its own (the high bits), apart from the data order's and augmentation's seeds.
+    const rng = new Rng((0x6d6978n << 40n) + (BigInt(seed) << 24n) + BigInt(step));
+    const mix = mixes[mixes.length === 1 ? 0 : rng.int(0, mixes.length)];
+    const mixed = mix({ images, labels }, rng);
+    return [mixed.images, mixed.labels];
+  };
+}
