@@ -92,6 +92,7 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
   const optimizer = makeOptimizer(model, flags, unfreezing !== undefined);
   const scheduler = makeScheduler(optimizer, flags, totalSteps, stepsPerEpoch);
 
+  const mixing = makeBatchMix(flags, data.classes.length, seed);
   let bar: ProgressBar | undefined;
   const trainer = new Trainer({
     model,
@@ -109,10 +110,11 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
     autocast: flags.amp ? ((flags.amp === 'fp16' ? 'float16' : 'bfloat16') as 'float16' | 'bfloat16') : undefined,
     earlyStopPatience: flags.earlyStop ? Number(flags.earlyStop) : undefined,
     checkpointEverySteps: flags.checkpointEvery ? Number(flags.checkpointEvery) : undefined,
-    batchTransform: makeBatchMix(flags, data.classes.length, seed),
-    onStep: ({ epoch, step, stepsPerEpoch, loss, lr, imagesPerSecond }) => {
+    batchTransform: mixing,
+    onStep: ({ epoch, step, stepsPerEpoch, loss, accuracy, lr, imagesPerSecond }) => {
       bar ??= new ProgressBar(`epoch ${epoch + 1}/${epochs}`, stepsPerEpoch);
-      bar.update(step, `loss ${loss.toFixed(4)} lr ${lr.toExponential(2)} ${imagesPerSecond.toFixed(0)} img/s`);
+      const acc = mixing ? '' : ` acc ${(accuracy * 100).toFixed(1)}%`;
+      bar.update(step, `loss ${loss.toFixed(4)}${acc} lr ${lr.toExponential(2)} ${imagesPerSecond.toFixed(0)} img/s`);
       if (step === stepsPerEpoch) {
         bar.done();
         bar = undefined;

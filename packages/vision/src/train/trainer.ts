@@ -57,8 +57,8 @@ export interface TrainerOptions {
   checkpointEverySteps?: number;
   /** Batch-level augmentation (MixUp/CutMix): returns images and soft or hard labels. */
   batchTransform?: (images: Tensor, labels: Tensor, step: number) => [Tensor, Tensor];
-  /** Called after each optimizer step, e.g. for a progress bar. */
-  onStep?: (info: { epoch: number; step: number; stepsPerEpoch: number; loss: number; lr: number; imagesPerSecond: number }) => void;
+  /** Called after each optimizer step, e.g. for a progress bar; accuracy is the epoch's running train top-1 (scored against the unmixed labels under MixUp/CutMix). */
+  onStep?: (info: { epoch: number; step: number; stepsPerEpoch: number; loss: number; accuracy: number; lr: number; imagesPerSecond: number }) => void;
   /**
    * Called before each epoch, and for the epoch a resumed run continues in; it must depend on
    * the epoch alone (e.g. `GradualUnfreezing.apply`), so that a resumed run repeats it exactly.
@@ -168,6 +168,7 @@ export class Trainer {
           step: this.stepInEpoch,
           stepsPerEpoch: train.length,
           loss,
+          accuracy: this.trainCorrect / Math.max(1, this.trainSeen),
           lr: this.currentLr(),
           imagesPerSecond: imagesThisRun / Math.max(elapsed, 1e-9),
         });
