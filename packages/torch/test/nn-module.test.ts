@@ -197,6 +197,47 @@ test('loadStateDict in strict mode throws one error naming missing, unexpected a
   assert.equal(after.get('fc.weight')!.sum().item(), 60);
 });
 
+test("a state dict without num_batches_tracked (pre-0.4.1 files) loads strictly with those buffers 0, as PyTorch's _NormBase; other missing keys are still named", () => {
+  torch.manualSeed(98);
+  const x = torch.randn([2, 3, 16, 16]);
+  const drop = 'layer1.0.bn1.running_var';
+  const ref = runPython<{
+    stateDict: [string, JsonTensor][];
+    missingKeys: string[];
+    unexpectedKeys: string[];
+    numBatchesTracked: Record<string, number>;
+    yEval: JsonTensor;
+    brokenStrictError: string;
+    brokenMissingKeys: string[];
+  }>('nn_ref.py', { op: 'legacyBatchNorm', seed: 7, ...tinySpec, x: toJson(x), drop });
+  const stripped = pytorchStateDict(ref.stateDict);
+  assert.ok(![...stripped.keys()].some((k) => k.endsWith('num_batches_tracked')), 'the file has no num_batches_tracked');
+  assert.deepEqual([ref.missingKeys, ref.unexpectedKeys], [[], []], 'PyTorch loads it strictly');
+
+  const model = tinyResnet();
+  // A count that keeping the old value, instead of filling 0, would show.
+  for (const m of model.modules()) if (m instanceof nn.BatchNorm2d) m.numBatchesTracked!.fill_(5);
+  assert.deepEqual(model.stateDictDefaults(), new Map(Object.keys(ref.numBatchesTracked).map((k) => [k, 0])));
+  assert.deepEqual(model.loadStateDict(stripped), { missingKeys: [], unexpectedKeys: [] });
+  const counts = Object.fromEntries([...model.stateDict()].filter(([k]) => k.endsWith('num_batches_tracked')).map(([k, v]) => [k, v.item()]));
+  assert.deepEqual(counts, ref.numBatchesTracked);
+  assert.equal(model.bn1.numBatchesTracked!.dtype, 'int64');
+  model.eval();
+  const y = torch.noGrad(() => model.call(x));
+  const yRef = fromJson(ref.yEval);
+  const maxDiff = y.sub(yRef).abs().amax().item();
+  const maxRef = yRef.abs().amax().item();
+  assert.ok(maxDiff <= 1e-4 * maxRef, `eval output: max |Δ| ${maxDiff} > 1e-4 · max |ref| ${maxRef}`);
+
+  // A genuinely missing running_var is reported by name, as PyTorch does; num_batches_tracked is not.
+  stripped.delete(drop);
+  assert.ok(ref.brokenStrictError.includes(`"${drop}"`), ref.brokenStrictError);
+  assert.throws(() => tinyResnet().loadStateDict(stripped), (e: Error) => e.message.includes(`missing keys: '${drop}'\n`) && !e.message.includes('num_batches_tracked'));
+  assert.deepEqual(tinyResnet().loadStateDict(stripped, { strict: false }).missingKeys, ref.brokenMissingKeys);
+  // Without running stats there is no num_batches_tracked to fill.
+  assert.equal(new nn.BatchNorm2d(3, { trackRunningStats: false }).stateDictDefaults().size, 0);
+});
+
 test('tied weights and non-persistent buffers follow PyTorch: both keys in the state dict, each parameter once', () => {
   class Tied extends nn.Module {
     embed = new nn.Embedding(6, 4);

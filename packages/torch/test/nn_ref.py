@@ -172,6 +172,47 @@ def tiny_resnet(req):
     return result
 
 
+def legacy_batch_norm(req):
+    """A trained tiny ResNet's state dict without num_batches_tracked (a pre-0.4.1 file), loaded by PyTorch.
+
+    The dict is a plain one, so it has no _metadata and every BatchNorm sees version None: PyTorch
+    fills the buffers with 0. The model it loads into has num_batches_tracked 5, so keeping the old
+    value would show. Dropping a running_var too gives the keys PyTorch still reports missing.
+    """
+    torch.manual_seed(req["seed"])
+    source = TinyResNet(req["widths"], req["layers"], req["numClasses"])
+    x = from_json(req["x"])
+    source.train()
+    with torch.no_grad():
+        for _ in range(3):
+            source(x)
+    stripped = {k: v for k, v in source.state_dict().items() if not k.endswith("num_batches_tracked")}
+    model = TinyResNet(req["widths"], req["layers"], req["numClasses"])
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.num_batches_tracked.fill_(5)
+    result = model.load_state_dict(stripped)
+    model.eval()
+    with torch.no_grad():
+        y = model(x)
+    broken = {k: v for k, v in stripped.items() if k != req["drop"]}
+    strict_error = ""
+    try:
+        TinyResNet(req["widths"], req["layers"], req["numClasses"]).load_state_dict(broken)
+    except RuntimeError as e:
+        strict_error = str(e)
+    loose = TinyResNet(req["widths"], req["layers"], req["numClasses"]).load_state_dict(broken, strict=False)
+    return {
+        "stateDict": [[k, to_json(v)] for k, v in stripped.items()],
+        "missingKeys": list(result.missing_keys),
+        "unexpectedKeys": list(result.unexpected_keys),
+        "numBatchesTracked": {k: int(v) for k, v in model.state_dict().items() if k.endswith("num_batches_tracked")},
+        "yEval": to_json(y),
+        "brokenStrictError": strict_error,
+        "brokenMissingKeys": list(loose.missing_keys),
+    }
+
+
 req = read_request()
 op = req["op"]
 if op == "layers":
@@ -193,5 +234,7 @@ elif op == "tied":
         "namedParameters": [n for n, _ in model.named_parameters()],
         "namedBuffers": [n for n, _ in model.named_buffers()],
     })
+elif op == "legacyBatchNorm":
+    reply(legacy_batch_norm(req))
 else:
     raise ValueError(f"unknown op {op}")

@@ -99,7 +99,47 @@ describe('DenseNet variants', () => {
     assert.equal(model.numClasses, 0);
   });
 
-  it('createModel with pretrained: true reads torchvision\'s file format (legacy key names) and equals torchvision\'s densenet121(weights=DEFAULT) on the same file', () => {
-    assertPretrainedMatchesBuilder('densenet121', { legacy_densenet: true, input_shape: [1, 3, 64, 64] });
+  it('createModel with pretrained: true reads torchvision\'s 2017 file format (legacy key names, no num_batches_tracked) and equals torchvision\'s densenet121(weights=DEFAULT) on the same file', () => {
+    assertPretrainedMatchesBuilder(
+      'densenet121',
+      { legacy_densenet: true, drop_num_batches_tracked: true, input_shape: [1, 3, 64, 64] },
+      {
+        check: (model) => {
+          const counts = [...model.stateDict()].filter(([k]) => k.endsWith('num_batches_tracked')).map(([, v]) => v.item());
+          assert.ok(counts.length === 121 && counts.every((c) => c === 0), 'every num_batches_tracked is 0, as PyTorch fills it');
+        },
+      },
+    );
+  });
+
+  it('a small DenseNet file in that format loads by path (the entry\'s keyMap) as torchvision\'s _load_state_dict loads it; a missing key is named by its new name', () => {
+    const kwargs = { growth_rate: 8, block_config: [2, 2, 2, 2], num_init_features: 16, num_classes: 10 };
+    const options = { growthRate: 8, blockConfig: [2, 2, 2, 2] as [number, number, number, number], numInitFeatures: 16, numClasses: 10 };
+    const file = join(tmp.path, 'densenet-legacy.pt');
+    const brokenFile = join(tmp.path, 'densenet-legacy-broken.pt');
+    const drop = 'features.denseblock2.denselayer1.norm.2.running_mean';
+    const ref = runPython<{ keys: string[]; broken_error: string }>('densenet_inception_ref.py', {
+      op: 'legacy_file',
+      kwargs,
+      seed: 51,
+      input_seed: 52,
+      input_shape: [2, 3, 32, 32],
+      file,
+      broken_file: brokenFile,
+      drop,
+      threads: torch.getNumThreads(),
+      dir: tmp.path,
+    });
+    assert.ok(ref.keys.includes('features.denseblock1.denselayer1.norm.1.weight') && !ref.keys.some((k) => k.endsWith('num_batches_tracked')), 'the file has the old format');
+    const model = createModel('densenet121', { ...options, pretrained: file });
+    const io = loadStateDictFile(join(tmp.path, 'legacy_io.pt'));
+    model.eval();
+    torch.noGrad(() => assertMaxRelClose(model.forward(io.get('input')!), io.get('eval')!, { what: 'eval logits of the legacy file' }));
+    const renamed = 'features.denseblock2.denselayer1.norm2.running_mean';
+    assert.ok(ref.broken_error.includes(`"${renamed}"`), ref.broken_error);
+    assert.throws(
+      () => createModel('densenet121', { ...options, pretrained: brokenFile }),
+      (e: Error) => e.message.includes(`does not fit the model as built: missing '${renamed}'.`) && !e.message.includes('num_batches_tracked'),
+    );
   });
 });

@@ -10,9 +10,17 @@ into dir:
     torch.manual_seed(train_seed) (on the input, or on train.input of train_input_shape);
   after_train.pt, with train_seed: the state dict after that training forward (running stats).
 op "builder": saves a <arch>(**file_kwargs) state dict, perturbed, as `file` (with densenet's
-pre-0.4 key names when legacy_densenet), then builds <arch>(weights="DEFAULT") with torchvision's
-own builder reading that file instead of the download, and saves its eval output into
-dir/builder_io.pt.
+pre-0.4 key names when legacy_densenet, without num_batches_tracked when drop_num_batches_tracked:
+the format of torchvision's 2017 DenseNet files), then builds <arch>(weights="DEFAULT",
+**builder_kwargs) with torchvision's own builder reading that file instead of the download, saves
+its eval output into dir/builder_io.pt and replies with its state-dict keys and the warnings it gave.
+With delete_aux_heads, the model's aux heads are then deleted as the builders' own code does when
+aux_logits was not passed: torchvision 0.14 raises ValueError for an explicit aux_logits=False with
+weights, so that is the only way to get inception_v3's pretrained model without AuxLogits.
+op "legacy_file": a small torchvision DenseNet(**kwargs), perturbed, saved as `file` in that 2017
+format; torchvision's densenet _load_state_dict loads it into a fresh DenseNet(**kwargs), whose
+eval output goes to dir/legacy_io.pt. The same file without the key `drop` is saved as
+`broken_file`; the reply has the error torchvision's loader gives on it.
 op "structure": for each label in `archs` ("arch" or "arch:anything", mapped to builder kwargs),
 state-dict keys and shapes, parameter count and the default weights' metadata.
 """
@@ -22,7 +30,7 @@ import warnings
 
 import torch
 import torchvision.models as models
-from torchvision.models import _api
+from torchvision.models import _api, densenet
 
 from iris_ref import read_request, reply
 
@@ -90,23 +98,71 @@ def forward(req):
 LEGACY_DENSENET_KEY = re.compile(r"(denselayer\d+\.(?:norm|relu|conv))([12])\.(weight|bias|running_mean|running_var)$")
 
 
+def file_state_dict(model, legacy_densenet, drop_num_batches_tracked):
+    """A plain dict (no _metadata, so PyTorch treats every module as version None) in the requested format."""
+    state_dict = model.state_dict()
+    if legacy_densenet:
+        state_dict = {LEGACY_DENSENET_KEY.sub(r"\1.\2.\3", k): v for k, v in state_dict.items()}
+    if drop_num_batches_tracked:
+        state_dict = {k: v for k, v in state_dict.items() if not k.endswith("num_batches_tracked")}
+    return dict(state_dict)
+
+
 def builder(req):
     torch.set_num_threads(req.get("threads", torch.get_num_threads()))
     torch.manual_seed(req["seed"])
     source = getattr(models, req["arch"])(**req.get("file_kwargs", {}))
     perturb(source, req["seed"] + 1)
-    state_dict = source.state_dict()
-    if req.get("legacy_densenet"):
-        state_dict = {LEGACY_DENSENET_KEY.sub(r"\1.\2.\3", k): v for k, v in state_dict.items()}
-    torch.save(state_dict, req["file"])
+    torch.save(file_state_dict(source, req.get("legacy_densenet"), req.get("drop_num_batches_tracked")), req["file"])
     _api.WeightsEnum.get_state_dict = lambda self, progress: torch.load(req["file"])
-    model = getattr(models, req["arch"])(weights="DEFAULT").eval()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = getattr(models, req["arch"])(weights="DEFAULT", **req.get("builder_kwargs", {})).eval()
+    if req.get("delete_aux_heads"):
+        # The lines of googlenet()/inception_v3() that run after load_state_dict when not original_aux_logits.
+        model.aux_logits = False
+        for name in ("aux1", "aux2", "AuxLogits"):
+            if hasattr(model, name):
+                setattr(model, name, None)
     torch.manual_seed(req["input_seed"])
     x = torch.randn(req["input_shape"])
     with torch.no_grad():
         io = {"input": x, "eval": model(x)}
     torch.save(io, os.path.join(req["dir"], "builder_io.pt"))
-    return {}
+    return {"keys": list(model.state_dict().keys()), "warnings": [str(w.message) for w in caught]}
+
+
+class FileWeights:
+    """What torchvision's densenet _load_state_dict asks of a weights enum member: get_state_dict."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def get_state_dict(self, progress):
+        return torch.load(self.path)
+
+
+def legacy_file(req):
+    torch.set_num_threads(req.get("threads", torch.get_num_threads()))
+    torch.manual_seed(req["seed"])
+    source = models.DenseNet(**req["kwargs"])
+    perturb(source, req["seed"] + 1)
+    state_dict = file_state_dict(source, True, True)
+    torch.save(state_dict, req["file"])
+    model = models.DenseNet(**req["kwargs"])
+    densenet._load_state_dict(model, FileWeights(req["file"]), progress=False)
+    model.eval()
+    torch.manual_seed(req["input_seed"])
+    x = torch.randn(req["input_shape"])
+    with torch.no_grad():
+        torch.save({"input": x, "eval": model(x)}, os.path.join(req["dir"], "legacy_io.pt"))
+    torch.save({k: v for k, v in state_dict.items() if k != req["drop"]}, req["broken_file"])
+    try:
+        densenet._load_state_dict(models.DenseNet(**req["kwargs"]), FileWeights(req["broken_file"]), progress=False)
+        broken_error = ""
+    except RuntimeError as e:
+        broken_error = str(e)
+    return {"keys": list(state_dict.keys()), "broken_error": broken_error}
 
 
 def structure(req):
@@ -135,4 +191,4 @@ def structure(req):
 
 if __name__ == "__main__":
     request = read_request()
-    reply({"forward": forward, "builder": builder, "structure": structure}[request["op"]](request))
+    reply({"forward": forward, "builder": builder, "legacy_file": legacy_file, "structure": structure}[request["op"]](request))

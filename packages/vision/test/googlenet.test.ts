@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
-import { loadStateDictFile } from '@iris/torch/io';
+import { loadStateDictFile, saveSafetensors } from '@iris/torch/io';
 import { createModel, modelInfo } from '../src/models/index.js';
 import { GoogLeNet } from '../src/models/googlenet.js';
 import { runPython, tempDir, assertMaxRelClose } from './helpers/reference.js';
-import { assertSameTensors, assertStateDictsClose, assertRegistryMatches, assertPretrainedMatchesBuilder, type StructureRef } from './helpers/zoo-parity.js';
+import { assertSameTensors, assertStateDictsClose, assertRegistryMatches, assertPretrainedMatchesBuilder, captureWarnings, type StructureRef } from './helpers/zoo-parity.js';
 
 const tmp = tempDir();
 after(() => tmp.cleanup());
@@ -83,9 +83,10 @@ describe('GoogLeNet structure', () => {
     assert.deepEqual(keysAndShapes(withAux), ref['googlenet:aux'].keys);
     assert.equal(withAux.numParameters(), ref['googlenet:aux'].param_count);
     assertRegistryMatches(modelInfo('googlenet'), ref.googlenet);
-    // The weights file has (untrained) aux heads; the keyMap drops them for the aux-free default.
-    const { keyMap } = modelInfo('googlenet').weights[0];
-    assert.deepEqual(ref['googlenet:aux'].keys.map(([k]) => keyMap!(k)).filter((k) => k !== null), ref.googlenet.keys.map(([k]) => k));
+    // The weights file has (untrained) aux heads: the aux-free default drops their keys, a model with them keeps them.
+    const file = new Map(withAux.stateDict());
+    assert.deepEqual([...(model as GoogLeNet).adaptStateDict(file).keys()], ref.googlenet.keys.map(([k]) => k));
+    assert.equal((withAux as GoogLeNet).adaptStateDict(file), file);
   });
 
   it('transformInput is on in the registry for RGB input, off in the class by default (as torchvision); resetClassifier replaces fc and the aux heads\' fc2', () => {
@@ -98,7 +99,42 @@ describe('GoogLeNet structure', () => {
     assert.deepEqual([sd.get('fc.weight')!.shape, sd.get('aux1.fc2.weight')!.shape, sd.get('aux2.fc2.weight')!.shape], [[7, 1024], [7, 1024], [7, 1024]]);
   });
 
-  it('createModel with pretrained: true equals torchvision\'s googlenet(weights=DEFAULT) on the same file (transform_input on, aux heads in the file dropped)', () => {
+  it('createModel with pretrained: true equals torchvision\'s googlenet(weights=DEFAULT) on the same file (transform_input on, aux heads in the file dropped, no warning)', () => {
     assertPretrainedMatchesBuilder('googlenet', { file_kwargs: { aux_logits: true, init_weights: true }, input_shape: [1, 3, 64, 64] });
+  });
+
+  it('with auxLogits: true it keeps the file\'s (untrained) aux heads and warns, as googlenet(weights=DEFAULT, aux_logits=True); missing keys are named', () => {
+    assertPretrainedMatchesBuilder(
+      'googlenet',
+      { file_kwargs: { aux_logits: true, init_weights: true }, builder_kwargs: { aux_logits: true }, input_shape: [1, 3, 64, 64] },
+      {
+        createOptions: { auxLogits: true },
+        check: (model, ref, path) => {
+          assert.ok(ref.keys.includes('aux1.fc2.weight') && ref.warnings.length === 1, 'torchvision keeps the heads and warns once');
+          const file = loadStateDictFile(path);
+          const own = model.stateDict();
+          for (const [key, value] of file) if (key.startsWith('aux')) assert.ok(torch.equal(own.get(key)!, value), `${key} comes from the file`);
+          // Another class count: the aux heads' fc2 is new, as fc is; the rest of them is the file's.
+          const ten = createModel('googlenet', { pretrained: true, auxLogits: true, numClasses: 10 }).stateDict();
+          assert.deepEqual(ten.get('aux1.fc2.weight')!.shape, [10, 1024]);
+          assert.ok(torch.equal(ten.get('aux2.fc1.weight')!, file.get('aux2.fc1.weight')!));
+          // A file path is not the registered weights: no warning. A trunk key the file lacks is named ...
+          const trunkless = join(tmp.path, 'googlenet-trunkless.safetensors');
+          saveSafetensors(trunkless, new Map([...file].filter(([k]) => k !== 'inception4a.branch1.conv.weight')));
+          for (const auxLogits of [false, true]) {
+            assert.throws(
+              () => createModel('googlenet', { pretrained: trunkless, auxLogits }),
+              (e: Error) => e.message.includes("does not fit the model as built: missing 'inception4a.branch1.conv.weight'."),
+            );
+          }
+          // ... and so are the aux heads, for a model that has them and a file that does not.
+          const auxless = join(tmp.path, 'googlenet-auxless.safetensors');
+          saveSafetensors(auxless, new Map([...file].filter(([k]) => !k.startsWith('aux'))));
+          const { warnings } = captureWarnings(() => createModel('googlenet', { pretrained: auxless }));
+          assert.deepEqual(warnings, []);
+          assert.throws(() => createModel('googlenet', { pretrained: auxless, auxLogits: true }), /missing 'aux1\.conv\.conv\.weight'/);
+        },
+      },
+    );
   });
 });

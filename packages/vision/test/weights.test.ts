@@ -9,7 +9,7 @@ import { createReadStream, existsSync, readdirSync, readFileSync, statSync } fro
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import * as torch from '@iris/torch';
-import { loadStateDictFile } from '@iris/torch/io';
+import { loadStateDictFile, saveSafetensors } from '@iris/torch/io';
 import {
   createModel,
   fetchWeights,
@@ -31,8 +31,14 @@ let server: Server;
 let base = '';
 const requests: string[] = [];
 
+const legacyPath = join(dir.path, 'resnet18-legacy.pt');
+let legacyRef: { missing: string[]; unexpected: string[]; counts: number[] };
+
 before(async () => {
   runPython('weights_ref.py', { cmd: 'save', path: weightsPath });
+  // Here, before the server has connections: a test that blocks the event loop for seconds lets the
+  // server's keep-alive timeout close a socket the client then reuses (ECONNRESET in later tests).
+  legacyRef = runPython('weights_ref.py', { cmd: 'legacy', path: legacyPath, dir: dir.path });
   sha256 = createHash('sha256').update(readFileSync(weightsPath)).digest('hex');
   server = createServer((req, res) => {
     requests.push(req.url!);
@@ -147,11 +153,40 @@ describe('download, cache, verify', () => {
   test('keys the file lacks or the model lacks are reported by name; so is a stem of another shape', () => {
     const entry = modelInfo('local_resnet18');
     const dropping = { ...entry, weights: [{ ...entry.weights[0], keyMap: (k: string) => (k.startsWith('layer4.1.') ? null : k) }] };
-    assert.throws(() => loadPretrained(createModel('resnet18', { numClasses: 10 }), dropping), /missing 'layer4\.1\.conv1\.weight'.*missing 'layer4\.1\.bn2\.num_batches_tracked'/);
+    // num_batches_tracked is filled, not missing, as PyTorch does for files without it.
+    assert.throws(
+      () => loadPretrained(createModel('resnet18', { numClasses: 10 }), dropping),
+      (e: Error) => /missing 'layer4\.1\.conv1\.weight'.*missing 'layer4\.1\.bn2\.running_var'/.test(e.message) && !e.message.includes('num_batches_tracked'),
+    );
     const renaming = { ...entry, weights: [{ ...entry.weights[0], keyMap: (k: string) => (k === 'fc.bias' ? 'head.bias' : k) }] };
     assert.throws(() => loadPretrained(createModel('resnet18', { numClasses: 10 }), renaming), /missing 'fc\.bias'; unexpected 'head\.bias'/);
     assert.throws(() => createModel('local_resnet18', { numClasses: 10, inChannels: 1, pretrained: true }), /'conv1\.weight' is \[64,3,7,7\] in the file, \[64,1,7,7\] in the model/);
     assert.throws(() => createModel('local_resnet18', { pretrained: 'nope' }), /pretrained 'nope' is neither a weights tag \(it has 'local', 'moved'\) nor an existing file/);
+  });
+
+  test('a file without num_batches_tracked (pre-0.4.1, as torchvision\'s old ResNet and DenseNet files) loads with those buffers 0 and the outputs of PyTorch\'s strict load; a missing running_var is still named', () => {
+    const ref = legacyRef;
+    assert.deepEqual([ref.missing, ref.unexpected], [[], []], 'PyTorch loads it strictly');
+    const file = loadStateDictFile(legacyPath);
+    assert.ok(![...file.keys()].some((k) => k.endsWith('num_batches_tracked')));
+    const model = createModel('resnet18', { numClasses: 10, pretrained: legacyPath });
+    const counts = [...model.stateDict()].filter(([k]) => k.endsWith('num_batches_tracked')).map(([, v]) => v.item());
+    assert.deepEqual(counts, ref.counts);
+    assert.ok(counts.length === 20 && counts.every((c) => c === 0));
+    const io = loadStateDictFile(join(dir.path, 'legacy_io.pt'));
+    model.eval();
+    const y = torch.noGrad(() => model.forward(io.get('input')!));
+    const maxDiff = y.sub(io.get('eval')!).abs().amax().item();
+    const maxRef = io.get('eval')!.abs().amax().item();
+    assert.ok(maxDiff <= 1e-4 * maxRef, `eval logits: max |Δ| ${maxDiff} > 1e-4 · max |ref| ${maxRef}`);
+    // The same file with a running_var taken out: that key, and only it, is missing.
+    const brokenPath = join(dir.path, 'resnet18-legacy-broken.safetensors');
+    file.delete('layer3.0.bn1.running_var');
+    saveSafetensors(brokenPath, file);
+    assert.throws(
+      () => createModel('resnet18', { numClasses: 10, pretrained: brokenPath }),
+      (e: Error) => e.message.includes("does not fit the model as built: missing 'layer3.0.bn1.running_var'.") && !e.message.includes('num_batches_tracked'),
+    );
   });
 
   test('pretrained may be a file path (strict load)', () => {

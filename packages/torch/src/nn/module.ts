@@ -321,10 +321,33 @@ export abstract class Module {
   }
 
   /**
+   * This module's own state-dict keys (no prefix) that older versions of it did not save, each with
+   * the value loadStateDict fills in when a state dict lacks it: the part of PyTorch's
+   * `_load_from_state_dict` that upgrades files of module version None or < 2 (BatchNorm's
+   * `num_batches_tracked`). Iris state dicts carry no `_metadata` versions, so every one is treated
+   * as PyTorch treats a plain dict, version None. Modules with such state override this.
+   */
+  protected legacyStateDefaults(): Record<string, number> {
+    return {};
+  }
+
+  /** Every dotted key below this module that loadStateDict fills when missing, with its value (see legacyStateDefaults). */
+  stateDictDefaults(): Map<string, number> {
+    const out = new Map<string, number>();
+    this.#walkStateDict((module, prefix) => {
+      const own = new Set(module.#ownState().map(([key]) => key));
+      // Only keys the module actually has: a buffer left null (no running stats) is not state.
+      for (const [key, value] of Object.entries(module.legacyStateDefaults())) if (own.has(key)) out.set(prefix + key, value);
+    });
+    return out;
+  }
+
+  /**
    * PyTorch's `load_state_dict`: copies each tensor into the parameter or buffer of the same key,
    * in place, without autograd, converting dtype and device as `copy_` does. Everything is checked
    * before anything is copied, so a failed load leaves the model unchanged. Shape mismatches always
-   * throw; missing and unexpected keys throw unless `strict` is false, and are returned.
+   * throw; missing and unexpected keys throw unless `strict` is false, and are returned. Keys in
+   * `stateDictDefaults()` that the state dict lacks are filled, not missing (old BatchNorm files).
    */
   loadStateDict(stateDict: StateDict, options: { strict?: boolean } = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
@@ -333,7 +356,8 @@ export abstract class Module {
     this.#walkStateDict((module, prefix) => {
       for (const [key, value] of module.#ownState()) targets.set(prefix + key, value);
     });
-    const missingKeys = [...targets.keys()].filter((k) => !source.has(k));
+    const defaults = this.stateDictDefaults();
+    const missingKeys = [...targets.keys()].filter((k) => !source.has(k) && !defaults.has(k));
     const unexpectedKeys = [...source.keys()].filter((k) => !targets.has(k));
     const mismatches: string[] = [];
     for (const [key, target] of targets) {
@@ -364,6 +388,7 @@ export abstract class Module {
       for (const [key, target] of targets) {
         const value = source.get(key);
         if (value) target.copy_(value);
+        else if (defaults.has(key)) target.fill_(defaults.get(key)!);
       }
     });
     return { missingKeys, unexpectedKeys };

@@ -2,7 +2,7 @@
 // Convolutions"). Module names are torchvision's (`inception3a`, `aux1`), so its state dicts load as they are.
 import * as torch from '@iris/torch';
 import { nn, type Tensor } from '@iris/torch';
-import { registerModel, IMAGENET_PREPROCESSING, type FeatureInfo, type ImageModel, type ModelOptions } from './registry.js';
+import { registerModel, IMAGENET_PREPROCESSING, type FeatureInfo, type ImageModel, type ModelOptions, type WeightsSpec } from './registry.js';
 import { BasicConv2d, transformImagenetInput } from './inception.js';
 
 const F = nn.functional;
@@ -209,6 +209,22 @@ export class GoogLeNet extends nn.Module implements ImageModel {
     return { logits: this.forwardHead(features), ...aux };
   }
 
+  /**
+   * Pretrained weights as torchvision's `googlenet(weights=...)` takes them: its file has aux1/aux2,
+   * which it loads into a model built with aux heads and then deletes when the caller did not pass
+   * aux_logits (an explicit False is a ValueError in torchvision 0.14; here it means the same as
+   * leaving it out). The heads this model lacks have their keys dropped from the file. With the heads
+   * and the registered weights (`spec`), it warns as torchvision does: those heads were never trained.
+   */
+  adaptStateDict(stateDict: Map<string, Tensor>, spec: WeightsSpec | null = null): Map<string, Tensor> {
+    const absent = (['aux1', 'aux2'] as const).filter((name) => this[name] === null).map((name) => `${name}.`);
+    if (spec && absent.length < 2) {
+      process.emitWarning('auxiliary heads in the pretrained googlenet model are NOT pretrained, so make sure to train them', 'UserWarning');
+    }
+    if (absent.length === 0) return stateDict;
+    return new Map([...stateDict].filter(([key]) => !absent.some((prefix) => key.startsWith(prefix))));
+  }
+
   /** Replaces `fc`, and the auxiliary classifiers' `fc2` when there are any. */
   resetClassifier(numClasses: number): void {
     this.numClasses = numClasses;
@@ -220,8 +236,8 @@ export class GoogLeNet extends nn.Module implements ImageModel {
 registerModel({
   name: 'googlenet',
   family: 'googlenet',
-  // As torchvision's googlenet builds it for its weights: no auxiliary heads (they are untrained in
-  // the file, whose aux keys are dropped), and transformInput on whenever the input is RGB.
+  // As torchvision's googlenet builds it for its weights: no auxiliary heads unless asked for (they
+  // are untrained in the file; adaptStateDict drops their keys), and transformInput on whenever the input is RGB.
   build: (options) => new GoogLeNet({ auxLogits: false, transformInput: (options.inChannels ?? 3) === 3, ...options }),
   defaultInput: [3, 224, 224],
   preprocessing: IMAGENET_PREPROCESSING,
@@ -229,7 +245,6 @@ registerModel({
     {
       tag: 'imagenet1k_v1',
       url: 'https://download.pytorch.org/models/googlenet-1378be20.pth',
-      keyMap: (key) => (key.startsWith('aux1.') || key.startsWith('aux2.') ? null : key),
       numClasses: 1000,
       metrics: { top1: 69.778, top5: 89.53 },
     },

@@ -370,6 +370,18 @@ export class Inception3 extends nn.Module implements ImageModel {
     return { logits: this.forwardHead(features), auxLogits };
   }
 
+  /**
+   * Pretrained weights for a model built without AuxLogits: torchvision's `inception_v3` builder
+   * loads its file (which has the trained head) and then deletes the head when aux_logits is false;
+   * here the head's keys are dropped from the file instead. (torchvision 0.14 itself refuses an
+   * explicit aux_logits=False with weights, a ValueError from _ovewrite_named_param, so that code of
+   * its never runs; Iris does what it intends.)
+   */
+  adaptStateDict(stateDict: Map<string, Tensor>): Map<string, Tensor> {
+    if (this.AuxLogits !== null) return stateDict;
+    return new Map([...stateDict].filter(([key]) => !key.startsWith('AuxLogits.')));
+  }
+
   /** Replaces `fc`, and the auxiliary classifier's `fc` when there is one. */
   resetClassifier(numClasses: number): void {
     this.numClasses = numClasses;

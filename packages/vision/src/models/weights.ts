@@ -176,14 +176,21 @@ export function loadPretrained(model: ImageModel, entry: ModelEntry, tagOrPath?:
     // A plain file gets the key map of the entry's default weights (DenseNet's old names, timm's).
     const keyMap = spec ? spec.keyMap : entry.weights.find((w) => w.keyMap)?.keyMap;
     const remapped = keyMap ? remapKeys(stateDict, keyMap) : stateDict;
-    // Models that can adapt weights trained at another size (ViT's position embeddings) do it first.
-    const adapt = (model as { adaptStateDict?: (sd: Map<string, Tensor>) => Map<string, Tensor> }).adaptStateDict;
-    const mapped = adapt ? adapt.call(model, remapped) : remapped;
+    // Models adapt the file to how they were built first: ViT resizes position embeddings trained at
+    // another size, GoogLeNet and Inception v3 built without aux heads drop the file's (as
+    // torchvision's builders do after loading). `spec` is null for a plain file.
+    const adapt = (model as { adaptStateDict?: (sd: Map<string, Tensor>, spec: WeightsSpec | null) => Map<string, Tensor> }).adaptStateDict;
+    const mapped = adapt ? adapt.call(model, remapped, spec) : remapped;
     const skippedHeadKeys = spec && spec.numClasses !== model.numClasses ? headKeys(model, mapped, spec.numClasses) : [];
     for (const key of skippedHeadKeys) mapped.delete(key);
     const own = model.stateDict();
+    // Keys that loadStateDict fills when absent (num_batches_tracked, which pre-0.4.1 files such as
+    // torchvision's DenseNet and ResNet ones lack) are not missing, as in PyTorch.
+    const defaults = model.stateDictDefaults();
     const problems = [
-      ...[...own.keys()].filter((k) => !mapped.has(k) && !isNewHeadKey(k, own.get(k)!, skippedHeadKeys, model.numClasses)).map((k) => `missing '${k}'`),
+      ...[...own.keys()]
+        .filter((k) => !mapped.has(k) && !defaults.has(k) && !isNewHeadKey(k, own.get(k)!, skippedHeadKeys, model.numClasses))
+        .map((k) => `missing '${k}'`),
       ...[...mapped.keys()].filter((k) => !own.has(k)).map((k) => `unexpected '${k}'`),
       ...[...mapped].filter(([k, t]) => own.has(k) && own.get(k)!.shape.join() !== t.shape.join()).map(([k, t]) => `'${k}' is [${t.shape}] in the file, [${own.get(k)!.shape}] in the model`),
     ];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import { loadStateDictFile } from '@iris/torch/io';
-import { createModel, modelInfo, weightsFile, type ModelEntry } from '../../src/models/index.js';
+import { createModel, modelInfo, weightsFile, type ImageModel, type ModelEntry, type ModelOptions } from '../../src/models/index.js';
 import { runPython, assertMaxRelClose } from './reference.js';
 
 /** Same keys in the same order, and bit-identical tensors (seeded initialisation). */
@@ -84,18 +84,47 @@ export function withWeightsCache<T>(fn: (cacheDir: string) => T): T {
   }
 }
 
+/** What densenet_inception_ref.py's "builder" op replies: torchvision's model's keys and the warnings its builder gave. */
+export interface BuilderRef {
+  keys: string[];
+  warnings: string[];
+}
+
+/** Runs `fn` and returns its value and the messages it passed to process.emitWarning (synchronously, unlike the 'warning' event). */
+export function captureWarnings<T>(fn: () => T): { value: T; warnings: string[] } {
+  const emit = process.emitWarning;
+  const warnings: string[] = [];
+  process.emitWarning = ((warning: string | Error) => {
+    warnings.push(typeof warning === 'string' ? warning : warning.message);
+  }) as typeof process.emitWarning;
+  try {
+    return { value: fn(), warnings };
+  } finally {
+    process.emitWarning = emit;
+  }
+}
+
 /**
- * createModel(name, { pretrained: true }) on a torchvision-format file in the cache gives the eval
- * output of torchvision's own builder, `<name>(weights="DEFAULT")`, reading the same file (its
- * builder-time options: transform_input, dropped aux heads, densenet's legacy key names).
+ * createModel(name, { pretrained: true, ...options }) on a torchvision-format file in the cache
+ * gives the eval output of torchvision's own builder, `<name>(weights="DEFAULT", **builder_kwargs)`,
+ * reading the same file (its builder-time options: transform_input, dropped aux heads, densenet's
+ * legacy key names), and the same state-dict keys and warnings. `check` sees the model, the
+ * reference and the file's path before the cache is removed.
  */
-export function assertPretrainedMatchesBuilder(name: string, request: { input_shape: number[]; file_kwargs?: object; legacy_densenet?: boolean }): void {
+export function assertPretrainedMatchesBuilder(
+  name: string,
+  request: { input_shape: number[]; file_kwargs?: object; builder_kwargs?: object; delete_aux_heads?: boolean; legacy_densenet?: boolean; drop_num_batches_tracked?: boolean },
+  options: { createOptions?: ModelOptions; check?: (model: ImageModel, ref: BuilderRef, file: string) => void } = {},
+): void {
   withWeightsCache((dir) => {
     const file = weightsFile(modelInfo(name).weights[0]);
-    runPython('densenet_inception_ref.py', { op: 'builder', arch: name, seed: 41, input_seed: 42, threads: torch.getNumThreads(), file, dir, ...request });
+    const ref = runPython<BuilderRef>('densenet_inception_ref.py', { op: 'builder', arch: name, seed: 41, input_seed: 42, threads: torch.getNumThreads(), file, dir, ...request });
     const io = loadStateDictFile(join(dir, 'builder_io.pt'));
-    const model = createModel(name, { pretrained: true });
+    const { value: model, warnings } = captureWarnings(() => createModel(name, { ...options.createOptions, pretrained: true }));
+    assert.deepEqual([...model.stateDict().keys()], ref.keys, `${name}: state-dict keys of the pretrained model`);
+    assert.deepEqual(warnings, ref.warnings, `${name}: warnings`);
     model.eval();
     torch.noGrad(() => assertMaxRelClose(model.forward(io.get('input')!), io.get('eval')!, { what: `${name} with pretrained weights` }));
+    options.check?.(model, ref, file);
   });
 }

@@ -63,6 +63,11 @@ abstract class BatchNorm extends Module {
     }
   }
 
+  /** `num_batches_tracked` (module version 2) is filled with 0 when a state dict lacks it, as PyTorch's _NormBase does for older files. */
+  protected override legacyStateDefaults(): Record<string, number> {
+    return this.trackRunningStats ? { num_batches_tracked: 0 } : {};
+  }
+
   protected abstract checkInputDim(input: Tensor): void;
 
   forward(input: Tensor): Tensor {
