@@ -20,14 +20,10 @@ export interface DepthGroup {
 export function depthGroups(model: ImageModel): DepthGroup[] {
   const named = model.namedParameters();
   const stages = model.featureInfo.map((f) => f.module);
-  const stageOf = (name: string) => stages.findIndex((m) => name === m || name.startsWith(`${m}.`));
-  // The last parameter of each stage closes its group.
-  const lastIndex = stages.map(() => -1);
-  named.forEach(([n], i) => {
-    const s = stageOf(n);
-    if (s >= 0) lastIndex[s] = i;
-  });
-  const firstStage = named.findIndex(([n]) => stageOf(n) === 0);
+  // Which stage each parameter lies in (-1: none); the last parameter of a stage closes its group.
+  const stageOf = named.map(([n]) => stages.findIndex((m) => n === m || n.startsWith(`${m}.`)));
+  const lastIndex = stages.map((_, s) => stageOf.lastIndexOf(s));
+  const firstStage = stageOf.indexOf(0);
   const groups: DepthGroup[] = [{ name: 'stem', params: [] }, ...stages.map((name) => ({ name, params: [] as nn.Parameter[] })), { name: 'head', params: [] }];
   const head = groups.length - 1;
   named.forEach(([, p], i) => {
