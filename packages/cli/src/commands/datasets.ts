@@ -1,14 +1,20 @@
 // --dataset values: fashion-mnist, mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, list:FILE.
 import { FashionMnist, MnistIdx, Cifar10, Cifar100, ImageFolder, ImageList, Subset, randomSplit, type Dataset } from '@iris/vision/data';
 import { join } from 'node:path';
-import { UsageError } from '../args.js';
+import { UsageError } from '../options.js';
 
 export interface DatasetSplits {
   name: string;
   train: Dataset;
-  /** Held out from train for model selection, or the test split when there is none. */
+  /** Held out from train (seeded) for model selection; never the test split. */
   validation: Dataset;
+  /** The dataset's test split; for datasets without one, the validation split (`testIsValidation`). */
   test: Dataset;
+  /** True when the dataset has no test split of its own, so test results are validation results. */
+  testIsValidation: boolean;
+  /** Indices into the dataset's training file of the training and validation samples. */
+  trainIndices: Int32Array;
+  validationIndices: Int32Array;
   classes: string[];
   /** [C, H, W] of the images, when fixed (in-memory datasets). */
   imageShape?: number[];
@@ -19,24 +25,36 @@ export interface DatasetSplits {
 
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
-/** `limit` keeps the first N training samples (and N/5 of validation and test), for quick runs. */
-export function openDataset(spec: string, options: { valSplit?: number; seed?: number; limit?: number } = {}): DatasetSplits {
+export interface OpenOptions {
+  /** Fraction of the training split held out for validation (default 0.1). */
+  valSplit?: number;
+  seed?: number;
+  /** Keep the first N training samples (and N/5 of validation and test), for quick runs. */
+  limit?: number;
+}
+
+export function openDataset(spec: string, options: OpenOptions = {}): DatasetSplits {
   const splits = openFullDataset(spec, options);
   const { limit } = options;
   if (!limit) return splits;
-  const head = (d: Dataset, n: number) => (n < d.length ? new Subset(d, Array.from({ length: n }, (_, i) => i)) : d);
   const small = Math.max(1, Math.floor(limit / 5));
-  return { ...splits, train: head(splits.train, limit), validation: head(splits.validation, small), test: head(splits.test, small) };
+  const head = (d: Subset, n: number) => (n < d.length ? new Subset(d.dataset, d.indices.subarray(0, n)) : d);
+  const train = head(splits.train as Subset, limit);
+  const validation = head(splits.validation as Subset, small);
+  const test = splits.testIsValidation ? validation : splits.test.length > small ? new Subset(splits.test, Array.from({ length: small }, (_, i) => i)) : splits.test;
+  return { ...splits, train, validation, test, trainIndices: train.indices, validationIndices: validation.indices };
 }
 
-function openFullDataset(spec: string, options: { valSplit?: number; seed?: number }): DatasetSplits {
+/** The held-out validation split: a seeded random `fraction` of `full`, the rest for training. */
+function holdOut(full: Dataset, test: Dataset | undefined, options: OpenOptions) {
+  const fraction = options.valSplit ?? 0.1;
+  const [train, validation] = randomSplit(full, [1 - fraction, fraction], options.seed ?? 0) as [Subset, Subset];
+  return { train, validation, test: test ?? validation, testIsValidation: !test, trainIndices: train.indices, validationIndices: validation.indices };
+}
+
+function openFullDataset(spec: string, options: OpenOptions): DatasetSplits {
   const [kind, path] = spec.includes(':') ? [spec.slice(0, spec.indexOf(':')), spec.slice(spec.indexOf(':') + 1)] : [spec, undefined];
-  const split = (full: Dataset, test?: Dataset) => {
-    if (test && !options.valSplit) return { train: full, validation: test, test };
-    const fraction = options.valSplit ?? 0.1;
-    const [train, validation] = randomSplit(full, [1 - fraction, fraction], options.seed ?? 0);
-    return { train, validation, test: test ?? validation };
-  };
+  const split = (full: Dataset, test?: Dataset) => holdOut(full, test, options);
   switch (kind) {
     case 'fashion-mnist': {
       const train = new FashionMnist(path, { train: true });

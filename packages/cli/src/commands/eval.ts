@@ -1,22 +1,39 @@
-// iris eval --run DIR [--dataset SPEC] [--weights FILE] [--batch-size N]
+// iris eval --run DIR [--split test|validation] [--dataset SPEC] [--weights FILE] [--batch-size N]
 import { DataLoader } from '@iris/vision/data';
 import { makeRecipeTransform, ClassificationMetrics } from '@iris/vision/train';
 import * as torch from '@iris/torch';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkFlags, UsageError, type ParsedArgs } from '../args.js';
+import { UsageError, type CommandSpec, type ParsedCommand } from '../options.js';
 import { openRun } from './run-files.js';
 import { openDataset } from './datasets.js';
 
-export async function evalCommand({ flags }: ParsedArgs): Promise<number> {
-  checkFlags('eval', flags, ['run', 'weights', 'dataset', 'batchSize', 'json']);
+export const spec: CommandSpec = {
+  name: 'eval',
+  summary: 'Evaluate a run\'s selected weights on its test (or validation) split.',
+  description: 'Top-1/top-5, loss, per-class precision/recall/F1 and calibration of RUN/best.safetensors; written to RUN/eval.json.',
+  usage: '--run DIR [options]',
+  options: {
+    run: { type: 'string', placeholder: 'DIR', description: 'a run folder written by iris train (required)' },
+    split: { type: 'string', choices: ['test', 'validation'], default: 'test', description: 'the dataset\'s test split, or the run\'s held-out validation split (same seed and fraction as in training)' },
+    dataset: { type: 'string', placeholder: 'SPEC', description: 'another dataset with the same classes (default: the run\'s)' },
+    weights: { type: 'string', placeholder: 'FILE', description: 'weights to evaluate instead of RUN/best.safetensors' },
+    batchSize: { type: 'integer', min: 1, default: 256, description: 'images per batch' },
+    json: { type: 'boolean', default: false, description: 'print the report as JSON' },
+  },
+  examples: ['iris eval --run runs/fmnist', 'iris eval --run runs/fmnist --split validation --json'],
+};
+
+export async function evalCommand({ values: flags }: ParsedCommand): Promise<number> {
   if (!flags.run) throw new UsageError('iris eval: --run RUN_DIR (a folder written by iris train) is required');
   const { run, model } = openRun(String(flags.run), flags.weights ? String(flags.weights) : undefined);
-  const data = openDataset(String(flags.dataset ?? run.dataset));
+  // The validation split is re-drawn as training drew it: same seed, fraction and limit.
+  const splitOptions = run.split ? { valSplit: run.split.valSplit, seed: run.split.seed, limit: run.split.limit ?? undefined } : {};
+  const data = openDataset(String(flags.dataset ?? run.dataset), flags.split === 'validation' ? splitOptions : {});
   if (data.classes.length !== run.classes.length) {
     throw new UsageError(`iris eval: the dataset has ${data.classes.length} classes, the run's model ${run.classes.length}`);
   }
-  const loader = new DataLoader(data.test, { batchSize: Number(flags.batchSize ?? 256), transform: makeRecipeTransform({ ...run.transform, train: false }) });
+  const loader = new DataLoader(flags.split === 'validation' ? data.validation : data.test, { batchSize: Number(flags.batchSize), transform: makeRecipeTransform({ ...run.transform, train: false }) });
   const metrics = new ClassificationMetrics(run.classes.length);
   for await (const batch of loader) {
     torch.noGrad(() => torch.tidy(() => {
@@ -27,7 +44,7 @@ export async function evalCommand({ flags }: ParsedArgs): Promise<number> {
     batch.labels.dispose();
   }
   const report = metrics.report();
-  writeFileSync(join(String(flags.run), 'eval.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(String(flags.run), 'eval.json'), `${JSON.stringify({ split: flags.split, ...report }, null, 2)}\n`);
   if (flags.json) console.log(JSON.stringify(report, null, 2));
   else {
     console.log(`${report.samples} images: top-1 ${(report.top1 * 100).toFixed(2)}%, top-5 ${(report.top5 * 100).toFixed(2)}%, loss ${report.loss?.toFixed(4)}, macro F1 ${report.macroF1.toFixed(4)}, ECE ${report.ece.toFixed(4)}`);

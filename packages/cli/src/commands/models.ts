@@ -1,9 +1,23 @@
 // iris models list [FILTER] | info NAME | download NAME [--tag TAG]
 import { listModels, modelInfo, createModel } from '@iris/vision';
 import * as vision from '@iris/vision';
-import { UsageError, type ParsedArgs } from '../args.js';
+import { UsageError, type CommandSpec, type ParsedCommand } from '../options.js';
 
-export async function modelsCommand({ positional, flags }: ParsedArgs): Promise<number> {
+export const spec: CommandSpec = {
+  name: 'models',
+  summary: 'List the registered models, show one, or download its weights.',
+  description: 'info shows parameters, GFLOPs, preprocessing and weights; download saves into ~/.cache/iris/weights (SHA-256 checked).',
+  usage: 'list [FILTER] | info NAME | download NAME [options]',
+  positionals: true,
+  options: {
+    json: { type: 'boolean', default: false, description: 'print JSON (list, info)' },
+    layers: { type: 'boolean', default: false, description: 'info: also list every layer with its output shape and parameters' },
+    tag: { type: 'string', placeholder: 'TAG', description: 'download: which weights (default: the model\'s default tag)' },
+  },
+  examples: ["iris models list 'resnet*'", 'iris models info vit_b_16 --layers', 'iris models download resnet50'],
+};
+
+export async function modelsCommand({ positional, values: flags }: ParsedCommand): Promise<number> {
   const [action = 'list', name] = positional;
   if (action === 'list') {
     const names = listModels(name);

@@ -4,19 +4,34 @@ import { decodeImage, imageToTensor, IMAGE_EXTENSIONS } from '@iris/vision/data'
 import { makeRecipeTransform } from '@iris/vision/train';
 import { Rng } from '@iris/vision/data';
 import { functional as TF } from '@iris/vision/transforms';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { checkFlags, UsageError, type ParsedArgs } from '../args.js';
+import { UsageError, type CommandSpec, type ParsedCommand } from '../options.js';
 import { openRun } from './run-files.js';
 
-export async function predictCommand({ positional, flags }: ParsedArgs): Promise<number> {
-  checkFlags('predict', flags, ['run', 'weights', 'json', 'topk']);
+export const spec: CommandSpec = {
+  name: 'predict',
+  summary: 'Classify image files (PNG, JPEG, WebP, ...) or every image in a folder with a run\'s selected weights.',
+  usage: 'IMAGE|DIR... --run DIR [options]',
+  positionals: true,
+  options: {
+    run: { type: 'string', placeholder: 'DIR', description: 'a run folder written by iris train (required)' },
+    weights: { type: 'string', placeholder: 'FILE', description: 'weights to use instead of RUN/best.safetensors' },
+    topk: { type: 'integer', min: 1, default: 5, description: 'how many classes to show per image' },
+    json: { type: 'boolean', default: false, description: 'print the predictions as JSON' },
+  },
+  examples: ['iris predict shirt.png --run runs/fmnist', 'iris predict photos/ --run runs/fmnist --json --topk 3'],
+};
+
+export async function predictCommand({ positional, values: flags }: ParsedCommand): Promise<number> {
   if (positional.length === 0) throw new UsageError('iris predict IMAGE|DIR --run RUN_DIR: give images to classify');
   if (!flags.run) throw new UsageError('iris predict: --run RUN_DIR (a folder written by iris train) is required');
   const { run, model } = openRun(String(flags.run), flags.weights ? String(flags.weights) : undefined);
-  const topk = Math.min(Number(flags.topk ?? 5), run.classes.length);
+  const topk = Math.min(Number(flags.topk), run.classes.length);
   const transform = makeRecipeTransform({ ...run.transform, train: false });
   const channels = Number(run.buildOptions.inChannels ?? 3);
+  const missing = positional.find((p) => !existsSync(p));
+  if (missing) throw new UsageError(`iris predict: ${missing}: no such file or folder`);
   const files = positional.flatMap((p) =>
     statSync(p).isDirectory()
       ? readdirSync(p).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort().map((f) => join(p, f))

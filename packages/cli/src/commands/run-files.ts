@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createModel, type ImageModel } from '@iris/vision';
 import { loadStateDictFile } from '@iris/torch/io';
 import type { RecipeTransformOptions } from '@iris/vision/train';
-import { UsageError } from '../args.js';
+import { UsageError } from '../options.js';
 
 export interface RunInfo {
   model: string;
@@ -12,6 +12,8 @@ export interface RunInfo {
   classes: string[];
   dataset: string;
   transform: RecipeTransformOptions;
+  /** How the validation split was held out from train (runs made before it was recorded lack it). */
+  split?: { valSplit: number; seed: number; limit: number | null };
 }
 
 /** The run's description and its model with the best weights (or `weights`, a file). */

@@ -2,56 +2,66 @@
 import * as torch from '@iris/torch';
 import { createModel, modelInfo, type ImageModel } from '@iris/vision';
 import { DataLoader, Rng, type Dataset } from '@iris/vision/data';
+import { loadStateDictFile } from '@iris/torch/io';
 import { MixUp, CutMix } from '@iris/vision/transforms';
 import { Trainer, makeRecipeTransform, fineTuneParamGroups, GradualUnfreezing, type RecipeTransformOptions, type EvaluationReport } from '@iris/vision/train';
 import { ProgressBar } from '@iris/vision/report';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkFlags, UsageError, type ParsedArgs, type Flags } from '../args.js';
-import { openDataset } from './datasets.js';
+import { UsageError, type ParsedCommand, type Value } from '../options.js';
+import { openDataset, type DatasetSplits } from './datasets.js';
+import { PRESETS, trainSpec } from './train-options.js';
+import { planResume, type ResumePlan } from './run-options.js';
 import { writeRunReport } from './run-report.js';
 
-/** Presets fill every option the user did not give. */
-const PRESETS: Record<string, Flags> = {
-  // Fashion-MNIST to >= 92.5% test accuracy on a 2-core CPU in under 10 minutes.
-  // Measured: 93.07% test accuracy in 282 s on the 2-core dev VM (8 epochs with pad-crop and label
-  // smoothing reached only 92.04%: too much regularisation for this small net and budget).
-  quick: { model: 'simple_cnn', epochs: 10, batchSize: 128, optimizer: 'adamw', lr: 0.004, weightDecay: 0.0001, scheduler: 'onecycle', labelSmoothing: 0, padding: 0, hflip: true, workers: 0 },
-  default: { epochs: 20, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0.0005, scheduler: 'cosine', warmupEpochs: 1, labelSmoothing: 0.1, workers: 2 },
-};
+export { trainSpec as spec };
 
-const KNOWN = [
-  'dataset', 'preset', 'model', 'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'weightDecay', 'scheduler', 'warmupEpochs',
-  'labelSmoothing', 'clipGrad', 'accumulate', 'ema', 'amp', 'earlyStop', 'seed', 'workers', 'threads', 'device', 'out', 'pretrained',
-  'freezeBackbone', 'imageSize', 'padding', 'hflip', 'valSplit', 'checkpointEvery', 'autoAugment', 'limit',
-  'steps', 'backboneLrScale', 'layerDecay', 'gradualUnfreeze', 'mixupAlpha', 'cutmixAlpha',
-];
+type Values = Record<string, Value>;
 
-export async function trainCommand({ flags: given }: ParsedArgs): Promise<number> {
-  checkFlags('train', given, KNOWN);
-  const preset = PRESETS[String(given.preset ?? 'default')];
-  if (!preset) throw new UsageError(`--preset ${given.preset}: use ${Object.keys(PRESETS).join(' or ')}`);
-  const flags: Flags = { ...preset, ...given };
-  if (!flags.dataset) throw new UsageError('iris train: --dataset is required (e.g. --dataset fashion-mnist)');
-  const out = String(flags.out ?? join('runs', `${String(flags.dataset).replace(/[^\w.-]+/g, '_')}-${Date.now()}`));
+export async function trainCommand({ values: parsed, sources }: ParsedCommand): Promise<number> {
+  const given = new Set(Object.keys(sources).filter((k) => sources[k] !== 'default'));
+  const preset = PRESETS[String(parsed.preset)];
+  // The preset fills what neither a flag nor --config gave; the table's defaults come last.
+  const resolved: Values = { ...parsed };
+  for (const [name, value] of Object.entries(preset)) if (!given.has(name)) resolved[name] = value;
+  if (resolved.dataset === undefined && resolved.resume !== true) throw new UsageError('iris train: --dataset is required (e.g. --dataset fashion-mnist); see iris train --help');
+  if (resolved.out === undefined && resolved.resume === true) throw new UsageError('iris train --resume: give the run folder to continue with --out DIR');
+  const out = String(resolved.out ?? join('runs', `${String(resolved.dataset).replace(/[^\w.-]+/g, '_')}-${Date.now()}`));
+  resolved.out = out;
+  const plan = planResume(trainSpec, out, resolved, given);
+  const flags = plan.mode === 'fresh' ? resolved : plan.values;
+  if (plan.mode === 'extend') console.log(`extending the run in ${out}: ${describeExtension(plan.from, flags)}`);
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'config.json'), `${JSON.stringify(flags, null, 2)}\n`);
+  const { resume: _resume, new: _new, config: _config, ...recorded } = flags;
+  writeFileSync(join(out, 'config.json'), `${JSON.stringify(recorded, null, 2)}\n`);
+
+  // Every exit, error or not, stops the loaders' worker threads: they would keep the process alive.
+  const loaders: DataLoader[] = [];
+  try {
+    return await train(flags, out, plan.mode, loaders, given);
+  } finally {
+    await Promise.all(loaders.map((l) => l.close()));
+  }
+}
+
+async function train(flags: Values, out: string, mode: ResumePlan['mode'], loaders: DataLoader[], given: Set<string>): Promise<number> {
   const started = performance.now();
-  const seed = Number(flags.seed ?? 0);
+  const seed = Number(flags.seed);
   torch.manualSeed(seed);
   torch.setNumThreads(Number(flags.threads ?? Math.max(1, (await import('node:os')).availableParallelism())));
 
-  const data = openDataset(String(flags.dataset), { valSplit: flags.valSplit as number | undefined, seed, limit: flags.limit as number | undefined });
-  const modelName = String(flags.model ?? 'resnet18');
+  const data = openDataset(String(flags.dataset), { valSplit: Number(flags.valSplit), seed, limit: optionalNumber(flags.limit) });
+  const modelName = String(flags.model);
   const info = modelInfo(modelName);
   const inChannels = data.imageShape?.[0] ?? 3;
   const cropSize = Number(flags.imageSize ?? data.imageShape?.[1] ?? info.defaultInput[1]);
   const buildOptions = { numClasses: data.classes.length, inChannels, ...(info.family === 'simple-cnn' ? { imageSize: cropSize } : {}) };
-  const model = createModel(modelName, { ...buildOptions, pretrained: flags.pretrained as boolean | string | undefined });
+  const pretrained = flags.pretrained === undefined ? undefined : flags.pretrained === 'true' ? true : String(flags.pretrained);
+  const model = createModel(modelName, { ...buildOptions, pretrained });
   if (flags.freezeBackbone && flags.gradualUnfreeze) throw new UsageError('--freeze-backbone and --gradual-unfreeze contradict each other: the first never trains the backbone, the second unfreezes it over time');
   if (flags.freezeBackbone) freezeBackbone(model);
   // ULMFiT: the head alone first, then one more depth group every N epochs (from the top).
-  const unfreezing = flags.gradualUnfreeze ? new GradualUnfreezing(model, flags.gradualUnfreeze === true ? 1 : Number(flags.gradualUnfreeze)) : undefined;
+  const unfreezing = flags.gradualUnfreeze ? new GradualUnfreezing(model, Number(flags.gradualUnfreeze)) : undefined;
 
   const small = data.imageShape !== undefined && cropSize <= 64;
   const transformOptions = (train: boolean): RecipeTransformOptions => ({
@@ -66,33 +76,41 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
     autoAugment: (flags.autoAugment as RecipeTransformOptions['autoAugment']) ?? null,
   });
   const workers = Number(flags.workers ?? 0);
+  const batchSize = Number(flags.batchSize);
   const transformSpec = (train: boolean) => ({ module: '@iris/vision/train', export: 'makeRecipeTransform', options: transformOptions(train) });
-  const loader = (dataset: Dataset, train: boolean) =>
-    new DataLoader(dataset, {
-      batchSize: Number(flags.batchSize),
+  const loader = (dataset: Dataset, train: boolean) => {
+    const made = new DataLoader(dataset, {
+      batchSize,
       shuffle: train,
       dropLast: train,
       seed,
       numWorkers: workers,
       transform: workers > 0 ? transformSpec(train) : makeRecipeTransform(transformOptions(train)),
     });
-  // Everything `iris predict` and `iris eval` need to rebuild the model and its input pipeline.
+    loaders.push(made);
+    return made;
+  };
+  checkSizes(data, batchSize, flags);
+  // Everything `iris predict` and `iris eval` need to rebuild the model, its input pipeline and the splits.
+  const split = { valSplit: Number(flags.valSplit), seed, limit: optionalNumber(flags.limit) ?? null };
   writeFileSync(
     join(out, 'run.json'),
-    `${JSON.stringify({ model: modelName, buildOptions, classes: data.classes, dataset: String(flags.dataset), transform: transformOptions(false) }, null, 2)}\n`,
+    `${JSON.stringify({ model: modelName, buildOptions, classes: data.classes, dataset: String(flags.dataset), transform: transformOptions(false), split }, null, 2)}\n`,
   );
+  writeFileSync(join(out, 'splits.json'), `${JSON.stringify({ train: Array.from(data.trainIndices), validation: Array.from(data.validationIndices), testIsValidation: data.testIsValidation })}\n`);
   const trainLoader = loader(data.train, true);
   const validationLoader = loader(data.validation, false);
-  const accumulate = Number(flags.accumulate ?? 1);
-  const maxSteps = flags.steps === undefined ? undefined : positiveInteger(flags.steps, '--steps');
+  const accumulate = Number(flags.accumulate);
+  const maxSteps = optionalNumber(flags.steps);
   // --steps counts optimizer steps; the epochs it takes follow, unless --epochs caps them.
   const stepsPerEpoch = Math.ceil(trainLoader.length / accumulate);
-  const epochs = maxSteps !== undefined && given.epochs === undefined ? Math.ceil(maxSteps / stepsPerEpoch) : positiveInteger(flags.epochs, '--epochs');
+  const epochs = maxSteps !== undefined && !given.has('epochs') ? Math.ceil(maxSteps / stepsPerEpoch) : Number(flags.epochs);
   const totalSteps = Math.min(maxSteps ?? Infinity, epochs * stepsPerEpoch);
   const optimizer = makeOptimizer(model, flags, unfreezing !== undefined);
   const scheduler = makeScheduler(optimizer, flags, totalSteps, stepsPerEpoch);
 
   const mixing = makeBatchMix(flags, data.classes.length, seed);
+  const emaShadow = flags.ema !== undefined ? createModel(modelName, buildOptions) : undefined;
   let bar: ProgressBar | undefined;
   const trainer = new Trainer({
     model,
@@ -102,14 +120,14 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
     maxSteps,
     numClasses: data.classes.length,
     outDir: out,
-    labelSmoothing: Number(flags.labelSmoothing ?? 0),
-    clipGradNorm: flags.clipGrad ? Number(flags.clipGrad) : undefined,
+    labelSmoothing: Number(flags.labelSmoothing),
+    clipGradNorm: optionalNumber(flags.clipGrad),
     accumulate,
-    ema: flags.ema ? { shadow: createModel(modelName, buildOptions), decay: Number(flags.ema) === 1 ? 0.999 : Number(flags.ema) } : undefined,
+    ema: emaShadow ? { shadow: emaShadow, decay: Number(flags.ema) } : undefined,
     device: flags.device ? String(flags.device) : undefined,
-    autocast: flags.amp ? ((flags.amp === 'fp16' ? 'float16' : 'bfloat16') as 'float16' | 'bfloat16') : undefined,
-    earlyStopPatience: flags.earlyStop ? Number(flags.earlyStop) : undefined,
-    checkpointEverySteps: flags.checkpointEvery ? Number(flags.checkpointEvery) : undefined,
+    ...precisionOptions(flags),
+    earlyStopPatience: optionalNumber(flags.earlyStop),
+    checkpointEverySteps: optionalNumber(flags.checkpointEvery),
     batchTransform: mixing,
     onStep: ({ epoch, step, stepsPerEpoch, loss, accuracy, lr, imagesPerSecond }) => {
       bar ??= new ProgressBar(`epoch ${epoch + 1}/${epochs}`, stepsPerEpoch);
@@ -125,13 +143,24 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
       // A run ended by --steps stops inside its last epoch.
       bar?.done();
       bar = undefined;
-      const v = validation ? `, val top-1 ${(validation.top1 * 100).toFixed(2)}% top-5 ${(validation.top5 * 100).toFixed(2)}%` : '';
+      if (validation?.samples === 0) {
+        throw new Error(`none of the ${data.validation.length} held-out validation images could be read (each was skipped as corrupt), so no epoch can be selected; raise --val-split or fix the images`);
+      }
+      const v = validation ? `, val top-1 ${(validation.top1 * 100).toFixed(2)}% top-5 ${(validation.top5 * 100).toFixed(2)}% (${validation.samples} held-out images)` : '';
       console.log(`epoch ${epoch}/${epochs}: train loss ${train.loss.toFixed(4)}, train acc ${(train.accuracy * 100).toFixed(2)}%${v}`);
     },
   });
-  if (existsSync(trainer.checkpointPath) && trainer.resumeIfPossible(trainLoader)) console.log(`resumed from ${trainer.checkpointPath}`);
+  if (mode !== 'fresh' && trainer.resumeIfPossible(trainLoader, { schedule: mode === 'extend' ? 'replay' : 'restore' })) console.log(`resumed from ${trainer.checkpointPath}`);
   const result = await trainer.fit(trainLoader, validationLoader);
 
+  // The test split, once, with the weights selected on validation (best.safetensors).
+  const selected = emaShadow ?? model;
+  const bestPath = join(out, 'best.safetensors');
+  if (existsSync(bestPath)) {
+    const best = loadStateDictFile(bestPath);
+    selected.loadStateDict(best);
+    for (const t of best.values()) t.dispose();
+  }
   const testLoader = loader(data.test, false);
   const predictions: { index: number; predicted: number; confidence: number; label: number }[] = [];
   let seen = 0;
@@ -144,10 +173,15 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
     test_accuracy: report.top1,
     test_top5: report.top5,
     test_loss: report.loss,
+    test_samples: report.samples,
+    test_is_validation: data.testIsValidation,
     macro_f1: report.macroF1,
     ece: report.ece,
     per_class: Object.fromEntries(data.classes.map((c, i) => [c, report.perClass[i]])),
     confusion_matrix: report.confusion,
+    selected_on: 'validation',
+    validation_samples: data.validation.length,
+    train_samples: data.train.length,
     best_epoch: result.best?.epoch ?? null,
     best_val_top1: result.best?.top1 ?? null,
     epochs_run: result.epochsRun,
@@ -160,11 +194,34 @@ export async function trainCommand({ flags: given }: ParsedArgs): Promise<number
   writeFileSync(join(out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
   writeFileSync(join(out, 'predictions.csv'), `index,label,predicted,confidence\n${predictions.map((p) => `${p.index},${p.label},${p.predicted},${p.confidence.toFixed(6)}`).join('\n')}\n`);
   await writeRunReport(out, { classes: data.classes, report, predictions, testDataset: data.test });
-  console.log(`test accuracy ${(report.top1 * 100).toFixed(2)}% (top-5 ${(report.top5 * 100).toFixed(2)}%) in ${seconds.toFixed(1)} s; run folder ${out}`);
-  await trainLoader.close();
-  await validationLoader.close();
-  await testLoader.close();
+  const testName = data.testIsValidation ? 'validation (the dataset has no test split)' : 'test';
+  console.log(`${testName} accuracy ${(report.top1 * 100).toFixed(2)}% (top-5 ${(report.top5 * 100).toFixed(2)}%) with the weights of epoch ${result.best?.epoch ?? '-'} (best validation top-1 ${((result.best?.top1 ?? 0) * 100).toFixed(2)}%) in ${seconds.toFixed(1)} s; run folder ${out}`);
   return 0;
+}
+
+/** Refuses splits too small to train or select on, naming the sizes. */
+function checkSizes(data: DatasetSplits, batchSize: number, flags: Values): void {
+  if (data.train.length < batchSize) {
+    throw new UsageError(
+      `iris train: the training split has ${data.train.length} images, fewer than one batch of ${batchSize} (the last partial batch of an epoch is dropped), so an epoch would train on nothing; ` +
+        `use --batch-size ${Math.max(1, data.train.length)} or less, or more images`,
+    );
+  }
+  if (data.validation.length === 0) {
+    throw new UsageError(`iris train: --val-split ${flags.valSplit} of ${data.train.length + data.validation.length} training images holds out none for validation; raise --val-split or add images`);
+  }
+}
+
+function describeExtension(from: { epochs?: Value; steps?: Value }, flags: Values): string {
+  const parts = (['epochs', 'steps'] as const).filter((k) => from[k] !== flags[k]).map((k) => `--${k} ${from[k] ?? '(not set)'} -> ${flags[k]}`);
+  return `${parts.join(', ')}; the learning-rate schedule now spans the new length (the steps already taken followed the old one)`;
+}
+
+/** The Trainer's options for --precision and --channels-last. */
+function precisionOptions(flags: Values): Partial<ConstructorParameters<typeof Trainer>[0]> {
+  const precision = String(flags.precision);
+  if (precision === 'fp32') return {};
+  return { autocast: precision === 'fp16' ? 'float16' : 'bfloat16' };
 }
 
 type Optimizer = InstanceType<typeof torch.optim.Optimizer>;
@@ -174,7 +231,7 @@ type Optimizer = InstanceType<typeof torch.optim.Optimizer>;
  * --layer-decay set others. Frozen parameters are left out, except under gradual unfreezing,
  * which thaws them later (an optimizer skips a parameter without a gradient).
  */
-function makeOptimizer(model: ImageModel, flags: Flags, keepFrozen: boolean): Optimizer {
+function makeOptimizer(model: ImageModel, flags: Values, keepFrozen: boolean): Optimizer {
   const lr = Number(flags.lr);
   const params = fineTuneParamGroups(model, { lr, backboneLrScale: optionalNumber(flags.backboneLrScale), layerDecay: optionalNumber(flags.layerDecay) })
     .map((g) => ({ params: g.params.filter((p) => keepFrozen || p.requiresGrad), lr: g.lr }))
@@ -196,7 +253,7 @@ function makeOptimizer(model: ImageModel, flags: Flags, keepFrozen: boolean): Op
 }
 
 /** Schedules over `total` optimizer steps; each param group keeps its own peak rate. */
-function makeScheduler(optimizer: Optimizer, flags: Flags, total: number, stepsPerEpoch: number) {
+function makeScheduler(optimizer: Optimizer, flags: Values, total: number, stepsPerEpoch: number) {
   const { lrScheduler } = torch.optim;
   const warmup = Math.round(Number(flags.warmupEpochs ?? 0) * stepsPerEpoch);
   switch (flags.scheduler ?? 'cosine') {
@@ -225,19 +282,13 @@ function freezeBackbone(model: ImageModel): void {
   for (const p of model.parameters()) if (!before.has(p)) p.requiresGrad = true;
 }
 
-function positiveInteger(value: unknown, flag: string): number {
-  const n = Number(value);
-  if (!(Number.isInteger(n) && n >= 1)) throw new UsageError(`${flag} ${value}: expected a whole number >= 1`);
-  return n;
-}
-
 const optionalNumber = (value: unknown) => (value === undefined ? undefined : Number(value));
 
 /**
  * torchvision's reference recipe: each batch gets MixUp or CutMix, picked at random, when their
  * alphas are given. The draw is seeded by the step, so a resumed run mixes the same way.
  */
-function makeBatchMix(flags: Flags, numClasses: number, seed: number) {
+function makeBatchMix(flags: Values, numClasses: number, seed: number) {
   const mixes = [
     ...(flags.mixupAlpha ? [MixUp(numClasses, { p: 1, alpha: Number(flags.mixupAlpha) })] : []),
     ...(flags.cutmixAlpha ? [CutMix(numClasses, { p: 1, alpha: Number(flags.cutmixAlpha) })] : []),

@@ -45,7 +45,6 @@ class LoaderWorker {
 
   constructor(onFailure: (self: LoaderWorker, error: Error) => void) {
     this.worker = new Worker(new URL('./worker.js', import.meta.url));
-    this.worker.unref();
     this.worker.on('message', (reply: BatchReply | FailedReply) => {
       const pending = this.pending.get(reply.id);
       if (!pending) return;
@@ -56,6 +55,9 @@ class LoaderWorker {
     });
     this.worker.on('error', (error) => onFailure(this, error));
     this.worker.on('exit', (code) => onFailure(this, new Error(`DataLoader worker exited with code ${code}`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again, and a worker
+    // that never got a task would then keep the process alive.
+    this.worker.unref();
   }
 
   run(task: BatchTask): Promise<BatchReply> {

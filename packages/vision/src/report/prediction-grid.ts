@@ -12,6 +12,12 @@ export interface GridItem {
 }
 
 export async function predictionGrid(items: GridItem[], path: string, { columns = 8, tile = 96 } = {}): Promise<void> {
+  if (items.length === 0) {
+    // An empty split still gets a picture that says so, rather than a zero-sized image (which sharp refuses).
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${columns * tile}" height="60" font-family="sans-serif" font-size="14"><rect width="100%" height="100%" fill="white"/><text x="12" y="34">no images to show</text></svg>`;
+    await sharp(Buffer.from(svg)).png().toFile(path);
+    return;
+  }
   const rows = Math.ceil(items.length / columns);
   const labelHeight = 30;
   const width = columns * tile;

@@ -108,10 +108,17 @@ export class Trainer {
     return join(this.options.outDir, 'last.ckpt');
   }
 
-  /** Continues from `last.ckpt` in the output folder when one exists. Returns whether it did. */
-  resumeIfPossible(train: BatchSource): boolean {
+  /**
+   * Continues from `last.ckpt` in the output folder when one exists. Returns whether it did.
+   * `schedule: 'replay'` is for a run given more epochs or steps than it was started with: the
+   * checkpoint's scheduler state belongs to the old length, so the scheduler passed in (built
+   * for the new length) is instead stepped from its start up to the checkpoint's step.
+   */
+  resumeIfPossible(train: BatchSource, { schedule = 'restore' }: { schedule?: 'restore' | 'replay' } = {}): boolean {
     if (!existsSync(this.checkpointPath)) return false;
-    const extra = loadCheckpoint(this.checkpointPath, this.parts());
+    const { scheduler, optimizer } = this.options;
+    const start = scheduler && schedule === 'replay' ? { state: scheduler.stateDict(), lrs: optimizer.paramGroups.map((g) => (g as { lr: number }).lr) } : undefined;
+    const extra = loadCheckpoint(this.checkpointPath, { ...this.parts(), scheduler: start ? undefined : scheduler });
     this.epoch = extra.epoch as number;
     this.stepInEpoch = extra.stepInEpoch as number;
     this.globalStep = extra.globalStep as number;
@@ -119,6 +126,11 @@ export class Trainer {
     this.epochsWithoutImprovement = (extra.epochsWithoutImprovement as number) ?? 0;
     [this.trainLossSum, this.trainCorrect, this.trainSeen] = (extra.trainTotals as number[]) ?? [0, 0, 0];
     train.loadState(extra.loader);
+    if (start && scheduler) {
+      scheduler.loadStateDict(start.state);
+      optimizer.paramGroups.forEach((g, i) => ((g as { lr: number }).lr = start.lrs[i]));
+      for (let i = 0; i < this.globalStep; i++) scheduler.step();
+    }
     return true;
   }
 
