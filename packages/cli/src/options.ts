@@ -116,16 +116,26 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
   return { positional: parsed.positionals, values, sources, help };
 }
 
-/** A bare `--ema` (no value after it) becomes `--ema=0.999` for options with an implicit value. */
+/**
+ * A bare `--ema` (no value after it) becomes `--ema=0.999` for options with an implicit value, and
+ * `--seed -1` becomes `--seed=-1` (util.parseArgs takes a leading dash for another option).
+ */
 function withImplicitValues(table: OptionTable, argv: string[]): string[] {
-  return argv.map((arg, i) => {
-    if (!arg.startsWith('--') || arg.includes('=')) return arg;
-    const option = table[camel(arg.slice(2))];
-    if (option?.implicit === undefined) return arg;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const option = arg.startsWith('--') && !arg.includes('=') ? table[camel(arg.slice(2))] : undefined;
+    if (!option || option.type === 'boolean') {
+      out.push(arg);
+      continue;
+    }
     const next = argv[i + 1];
-    const hasValue = next !== undefined && (!next.startsWith('-') || /^-\d/.test(next));
-    return hasValue ? arg : `${arg}=${option.implicit}`;
-  });
+    const negativeNumber = next !== undefined && /^-\d/.test(next);
+    if (negativeNumber) out.push(`${arg}=${argv[++i]}`);
+    else if (option.implicit !== undefined && (next === undefined || next.startsWith('-'))) out.push(`${arg}=${option.implicit}`);
+    else out.push(arg);
+  }
+  return out;
 }
 
 function describeParseError(spec: CommandSpec, table: OptionTable, error: Error & { code?: string }): string {
