@@ -74,8 +74,9 @@ test('clipGradNorm_ returns the total norm and clips gradients as PyTorch does',
     const what = `maxNorm ${maxNorm}, normType ${normType}`;
     const params = withGrads(normGrads);
     const total = clipGradNorm_(params, maxNorm, { normType, errorIfNonfinite: true });
-    assertClose(total, normRefs[i].total_norm!, { rtol: 1e-6, atol: 0, what: `${what}: total norm` });
-    params.forEach((p, k) => assertClose(p.grad!, normRefs[i].grads[k], { rtol: 1e-6, atol: 1e-8, what: `${what}: grad ${k}` }));
+    // clipGradNorm_ runs clip_grad_norm_'s ops (per-tensor norms, norm of the stack, (t + 1e-6).reciprocal() * maxNorm, clamp, mul_): bit for bit.
+    assertClose(total, normRefs[i].total_norm!, { rtol: 0, atol: 0, what: `${what}: total norm` });
+    params.forEach((p, k) => assertClose(p.grad!, normRefs[i].grads[k], { rtol: 0, atol: 0, what: `${what}: grad ${k}` }));
   });
 });
 
@@ -83,10 +84,11 @@ test('clipGradNorm_ skips parameters without gradients, takes a single tensor, a
   const [a, b] = withGrads([torch.tensor([3, 4]), torch.tensor([1])]);
   const noGrad = torch.ones([2], { requiresGrad: true });
   const total = clipGradNorm_([a, noGrad, b], 1);
-  assert.ok(Math.abs(total.item() - Math.sqrt(26)) < 1e-6);
+  // Whole-number squares sum exactly and sqrt rounds correctly: the float32 nearest sqrt(26), and exactly 10 below.
+  assert.equal(total.item(), Math.fround(Math.sqrt(26)));
   assert.equal(noGrad.grad, null);
   const single = withGrads([torch.tensor([6, 8])])[0];
-  assert.ok(Math.abs(clipGradNorm_(single, 5).item() - 10) < 1e-6);
+  assert.equal(clipGradNorm_(single, 5).item(), 10);
   assert.deepEqual(single.grad!.toFlatArray().map((v) => Math.round(v * 1e4) / 1e4), [3, 4]);
   const none = clipGradNorm_([noGrad], 1);
   assert.equal(none.item(), 0);

@@ -105,7 +105,8 @@ test('stochasticDepth in training draws the same mask as torchvision.ops.stochas
   const ref = runPython<JsonTensor[]>('layers_ref.py', { op: 'stochastic_depth', x: toJson(x), seed: 7, cases });
   cases.forEach(([p, mode, training], i) => {
     torch.manualSeed(7);
-    assertClose(stochasticDepth(x, p, mode, training), ref[i], { rtol: 1e-6, atol: 0, what: `p=${p} ${mode} training=${training}` });
+    // torchvision's op sequence (bernoulli_, div_(survival), mul), so exact on any CPU.
+    assertClose(stochasticDepth(x, p, mode, training), ref[i], { rtol: 0, atol: 0, what: `p=${p} ${mode} training=${training}` });
   });
   // Some rows dropped and some kept: the case is not trivially all-or-nothing.
   const rows = ref[0].data.filter((_, j) => j % 12 === 0).map((v, r) => v === 0 && x.toFlatArray()[r * 12] !== 0);

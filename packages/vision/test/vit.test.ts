@@ -141,7 +141,8 @@ describe('ViT position-embedding interpolation', () => {
     const state = loadStateDictFile(join(tmp.path, `${c.seed}-w.pt`));
     for (const size of sizes) {
       const resized = interpolateEmbeddings(state, size, c.config.patchSize);
-      assertMaxRelClose(resized.get('encoder.pos_embedding')!, ref.get(`pos_embedding_${size}`)!, { tol: 1e-6, what: `pos_embedding at ${size}` });
+      // The same ops as torchvision's interpolate_embeddings (narrow, permute, reshape, bicubic interpolate, cat) on the same LibTorch: the same bits on any CPU.
+      assertMaxRelClose(resized.get('encoder.pos_embedding')!, ref.get(`pos_embedding_${size}`)!, { tol: 0, what: `pos_embedding at ${size}` });
       assert.equal(resized.get('heads.head.weight'), state.get('heads.head.weight'), 'other tensors are shared');
     }
     assert.ok(!interpolateEmbeddings(state, 96, 16, { resetHeads: true }).has('heads.head.bias'), 'resetHeads drops the heads');
