@@ -193,7 +193,7 @@ async function train(flags: Values, out: string, mode: ResumePlan['mode'], loade
   };
   writeFileSync(join(out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
   writeFileSync(join(out, 'predictions.csv'), `index,label,predicted,confidence\n${predictions.map((p) => `${p.index},${p.label},${p.predicted},${p.confidence.toFixed(6)}`).join('\n')}\n`);
-  await writeRunReport(out, { classes: data.classes, report, predictions, testDataset: data.test });
+  await writeRunReport(out, { classes: data.classes, testIsValidation: data.testIsValidation, report, predictions, testDataset: data.test });
   const testName = data.testIsValidation ? 'validation (the dataset has no test split)' : 'test';
   console.log(`${testName} accuracy ${(report.top1 * 100).toFixed(2)}% (top-5 ${(report.top5 * 100).toFixed(2)}%) with the weights of epoch ${result.best?.epoch ?? '-'} (best validation top-1 ${((result.best?.top1 ?? 0) * 100).toFixed(2)}%) in ${seconds.toFixed(1)} s; run folder ${out}`);
   return 0;
