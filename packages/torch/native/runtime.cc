@@ -5,6 +5,10 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <mutex>
 #include <cstdlib>
+#include <dlfcn.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -117,6 +121,68 @@ static Napi::Value setAutocast(const Napi::CallbackInfo& info) {
   });
 }
 
+// cpuBf16Support() -> the facts torch.cpu.bf16Support() decides on (src/runtime.ts):
+//   mkldnn      libtorch has oneDNN, whose kernels are the only fast CPU bf16 convolutions
+//   onednnIsa   the ISA oneDNN dispatches on (dnnl_get_effective_cpu_isa, which already honours
+//               ONEDNN_MAX_CPU_ISA and the OS's AVX-512/AMX state), or null where libtorch's
+//               oneDNN is not a shared library this process can query (e.g. linked statically)
+//   onednnIsaCode  its dnnl_cpu_isa_t value
+//   avx512Bf16, amxBf16, amxTile  CPUID leaf 7 feature bits; osAvx512, osAmx  XCR0 state enabled
+static Napi::Value cpuBf16Support(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("mkldnn", Napi::Boolean::New(env, at::hasMKLDNN()));
+    Napi::Value isa = env.Null();
+    Napi::Value isaCode = env.Null();
+    for (const char* name : {"libdnnl.so.3", "libdnnl.so.2", "libdnnl.so", "libmkldnn.so.1", "libmkldnn.so.0"}) {
+      // RTLD_NOLOAD: only the oneDNN libtorch already loaded, never another copy.
+      void* lib = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
+      if (!lib) continue;
+      using IsaFn = int (*)();
+      using IsaStrFn = const char* (*)(int);
+      auto effective = reinterpret_cast<IsaFn>(dlsym(lib, "dnnl_get_effective_cpu_isa"));
+      auto toString = reinterpret_cast<IsaStrFn>(dlsym(lib, "dnnl_cpu_isa2str"));
+      if (effective) {
+        int code = effective();
+        isaCode = Napi::Number::New(env, code);
+        const char* text = toString ? toString(code) : nullptr;
+        isa = text ? Napi::String::New(env, text) : Napi::String::New(env, std::to_string(code));
+      }
+      dlclose(lib);
+      if (effective) break;
+    }
+    out.Set("onednnIsa", isa);
+    out.Set("onednnIsaCode", isaCode);
+    bool avx512Bf16 = false, amxBf16 = false, amxTile = false, osAvx512 = false, osAmx = false;
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid_max(0, nullptr) >= 7) {
+      __cpuid_count(7, 0, a, b, c, d);
+      amxBf16 = (d >> 22) & 1;
+      amxTile = (d >> 24) & 1;
+      unsigned maxSub = a;
+      if (maxSub >= 1) {
+        __cpuid_count(7, 1, a, b, c, d);
+        avx512Bf16 = (a >> 5) & 1;
+      }
+    }
+    __cpuid(1, a, b, c, d);
+    if ((c >> 27) & 1) {  // OSXSAVE: XGETBV reads which register state the OS saves
+      unsigned lo = 0, hi = 0;
+      __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+      osAvx512 = (lo & 0xe6) == 0xe6;          // SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM
+      osAmx = (lo & 0x60000) == 0x60000;       // XTILECFG, XTILEDATA
+    }
+#endif
+    out.Set("avx512Bf16", Napi::Boolean::New(env, avx512Bf16));
+    out.Set("amxBf16", Napi::Boolean::New(env, amxBf16));
+    out.Set("amxTile", Napi::Boolean::New(env, amxTile));
+    out.Set("osAvx512", Napi::Boolean::New(env, osAvx512));
+    out.Set("osAmx", Napi::Boolean::New(env, osAmx));
+    return out;
+  });
+}
+
 static Napi::Value version(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), TORCH_VERSION);
 }
@@ -149,6 +215,7 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("getRngState", Napi::Function::New(env, getRngState));
   exports.Set("setRngState", Napi::Function::New(env, setRngState));
   exports.Set("setAutocast", Napi::Function::New(env, setAutocast));
+  exports.Set("cpuBf16Support", Napi::Function::New(env, cpuBf16Support));
 }
 
 }  // namespace iris

@@ -95,6 +95,8 @@ export const opTable = [
   ['bernoulli_', 'bernoulli_.float bernoulli_.Tensor', 'm', 'p'],
   ['maskedFill_', 'masked_fill_.Scalar masked_fill_.Tensor', 'm'],
   ['indexPut_', 'index_put_', 'm'],
+  // `param.data = t` (Module.toMemoryFormat: the same Parameter, new strides)
+  ['setData_', 'set_data', ''],
 
   // reductions
   ['sum', 'sum.dim_IntList', 'm'],

@@ -7,7 +7,7 @@ export { isFloatingPoint } from './dtype.js';
 export type { Scalar, Device, MemoryFormat } from './dispatch.js';
 export { tidy, keep } from './scope.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, grad, backward } from './autograd.js';
-export { manualSeed, setNumThreads, getNumThreads, libtorchVersion, liveTensors, cuda, getRngState, setRngState, autocast, isAutocastEnabled } from './runtime.js';
+export { manualSeed, setNumThreads, getNumThreads, libtorchVersion, liveTensors, cuda, getRngState, setRngState, autocast, isAutocastEnabled, cpu, type Bf16Support } from './runtime.js';
 export { tensor, fromBytes, zeros, ones, empty, full, arange, linspace, eye, rand, randn, randint, randperm, type CreateOptions } from './creation.js';
 export * from './generated/ops.js';
 export * as optim from './optim/index.js';

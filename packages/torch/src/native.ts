@@ -53,6 +53,19 @@ export interface NativeBinding {
   getRngState(device?: string): NativeTensor;
   setRngState(state: NativeTensor, device?: string): void;
   setAutocast(deviceType: string, enabled: boolean, dtypeCode?: number): boolean;
+  cpuBf16Support(): NativeBf16Facts;
+}
+
+/** What `cpuBf16Support` reports (runtime.cc); `cpu.bf16Support` decides on it. */
+export interface NativeBf16Facts {
+  mkldnn: boolean;
+  onednnIsa: string | null;
+  onednnIsaCode: number | null;
+  avx512Bf16: boolean;
+  amxBf16: boolean;
+  amxTile: boolean;
+  osAvx512: boolean;
+  osAmx: boolean;
 }
 
 function findPackageRoot(): string {

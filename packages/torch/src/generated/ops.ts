@@ -886,6 +886,14 @@ export function indexPut_(input: Tensor, indices: (Tensor | null)[], values: Ten
   return input;
 }
 
+const $setData_ = [lazyOp('aten::set_data', '')];
+/**
+ * `aten::set_data(Tensor(a!) self, Tensor new_data) -> ()`
+ */
+export function setData_(input: Tensor, newData: Tensor): void {
+  native.callOp($setData_[0](), input.handle, newData.handle);
+}
+
 const $sum = [lazyOp('aten::sum', 'dim_IntList')];
 /**
  * `aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor`

@@ -4,6 +4,7 @@ import { keep } from '../scope.js';
 import { native } from '../native.js';
 import { scalarTypeCode, isFloatingPoint, type DType } from '../dtype.js';
 import type { MemoryFormat } from '../dispatch.js';
+import { setData_ } from '../generated/ops.js';
 import { Parameter } from './parameter.js';
 
 type Kind = 'parameter' | 'buffer' | 'module';
@@ -445,7 +446,8 @@ export abstract class Module {
    * ones to a dtype (integer buffers such as `num_batches_tracked` keep theirs). A tensor that needs
    * no conversion is kept; any other is replaced by a new Parameter (or buffer) on the same
    * property, and the old one is disposed, so tensors taken from the module before — an optimizer's
-   * parameter list included — must be fetched again. Tied parameters stay tied.
+   * parameter list included — must be fetched again. Tied parameters stay tied. For a memory format
+   * alone, `toMemoryFormat` converts in place instead (an optimizer built before stays valid).
    */
   to(target: ModuleToTarget): this {
     const options = typeof target === 'string' ? (target in scalarTypeCode ? { dtype: target as DType } : { device: target }) : target;
@@ -459,6 +461,34 @@ export abstract class Module {
         memoryFormat: options.memoryFormat && (t.ndim === 4 || t.ndim === 5) ? options.memoryFormat : undefined,
       });
     return this.#apply(convert);
+  }
+
+  /**
+   * Converts the 4-d parameters and buffers (5-d for 'channelsLast3d'; both for 'contiguous') to
+   * `format` as PyTorch's `model.to(memory_format=torch.channels_last)` does, and like PyTorch
+   * (which assigns `param.data`) in place: every Parameter and buffer stays the same object with
+   * new strides, and so does its gradient, so an optimizer built before keeps working. Values are
+   * unchanged; a tensor already in the format (e.g. a 1×1 kernel, which is both) is left alone.
+   */
+  toMemoryFormat(format: MemoryFormat): this {
+    const ranks = format === 'channelsLast' ? [4] : format === 'channelsLast3d' ? [5] : format === 'contiguous' ? [4, 5] : [];
+    const convert = (t: Tensor): void => {
+      if (!ranks.includes(t.ndim)) return;
+      const converted = t.to({ memoryFormat: format });
+      if (!native.isSame(converted.handle, t.handle)) setData_(t, converted);
+      converted.dispose();
+    };
+    noGrad(() => {
+      for (const t of new Set<Tensor>([...this.parameters(), ...this.buffers()])) {
+        convert(t);
+        const grad = t.grad;
+        if (grad) {
+          convert(grad);
+          grad.dispose();
+        }
+      }
+    });
+    return this;
   }
 
   /** Replaces every parameter and buffer by `fn(tensor)` (PyTorch's `_apply`); see `to`. */

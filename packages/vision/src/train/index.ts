@@ -1,4 +1,5 @@
 export { Trainer, TrainingDivergedError, type TrainerOptions, type BatchSource, type FitResult } from './trainer.js';
+export { resolvePrecision, type Precision, type PrecisionPlan } from './precision.js';
 export { saveCheckpoint, loadCheckpoint, type CheckpointParts } from './checkpoint.js';
 export { ModelEma } from './ema.js';
 export { ClassificationMetrics, type EvaluationReport, type ClassMetrics } from './metrics.js';

@@ -9,6 +9,7 @@ import { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { ModelEma } from './ema.js';
 import { ClassificationMetrics, type EvaluationReport } from './metrics.js';
 import { MetricsLog } from './metrics-log.js';
+import { resolvePrecision, type Precision, type PrecisionPlan } from './precision.js';
 
 const F = nn.functional;
 type Optimizer = InstanceType<typeof torch.optim.Optimizer>;
@@ -48,8 +49,22 @@ export interface TrainerOptions {
   clipGradNorm?: number;
   /** A second model of the same architecture for an EMA of the weights, and its decay. */
   ema?: { shadow: nn.Module; decay: number };
-  /** Mixed precision on CUDA. */
+  /**
+   * Mixed precision (default 'fp32'): 'bf16' runs the forward pass under bfloat16 autocast, on CUDA
+   * or on a CPU with native bf16 (avx512_bf16 / AMX; see torch.cpu.isBf16Supported), 'fp16' under
+   * float16 autocast, CUDA only. Where the device cannot, training runs in fp32 and
+   * `trainer.precision.fallback` says why. The loss is computed in fp32 either way.
+   */
+  precision?: Precision;
+  /** The older spelling of `precision`: 'bfloat16' is 'bf16', 'float16' is 'fp16' (now on CPU too). */
   autocast?: 'bfloat16' | 'float16';
+  /**
+   * Channels-last (NHWC) memory format: the model's (and the EMA shadow's) 4-d weights are
+   * converted in place when the Trainer is made (`Module.toMemoryFormat`, so the optimizer built
+   * before stays valid) and every 4-d input batch before the forward pass. With bf16 on CPU,
+   * oneDNN's convolutions then run without a layout change around each one.
+   */
+  channelsLast?: boolean;
   device?: string;
   /** Stop when validation top-1 has not improved for this many epochs. */
   earlyStopPatience?: number;
@@ -79,6 +94,8 @@ export interface FitResult {
 }
 
 export class Trainer {
+  /** The precision this run trains and evaluates in; `fallback` says why it is not the one asked for. */
+  readonly precision: PrecisionPlan;
   private readonly ema?: ModelEma;
   private readonly log: MetricsLog;
   private epoch = 0;
@@ -96,7 +113,17 @@ export class Trainer {
       const v = options[key];
       if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new RangeError(`Trainer: ${key} must be a whole number >= 1, got ${v}`);
     }
+    const fromAutocast = options.autocast === undefined ? undefined : ({ bfloat16: 'bf16', float16: 'fp16' } as const)[options.autocast];
+    if (options.autocast !== undefined && fromAutocast === undefined) throw new RangeError(`Trainer: autocast must be 'bfloat16' or 'float16', got '${options.autocast}'`);
+    if (options.precision !== undefined && fromAutocast !== undefined && options.precision !== fromAutocast) {
+      throw new RangeError(`Trainer: precision '${options.precision}' and autocast '${options.autocast}' disagree; give precision alone`);
+    }
+    this.precision = resolvePrecision(options.precision ?? fromAutocast ?? 'fp32', options.device ?? 'cpu');
     mkdirSync(options.outDir, { recursive: true });
+    if (options.channelsLast) {
+      options.model.toMemoryFormat('channelsLast');
+      options.ema?.shadow.toMemoryFormat('channelsLast');
+    }
     if (options.ema) {
       this.ema = new ModelEma(options.ema.shadow, options.ema.decay);
       this.ema.init(options.model);
@@ -194,15 +221,14 @@ export class Trainer {
 
   /** Forward and backward of one batch; returns the loss. Gradients accumulate until optimizerStep. */
   private trainStep(images: Tensor, labels: Tensor): number {
-    const { model, labelSmoothing = 0, accumulate = 1, batchTransform, autocast, device } = this.options;
+    const { model, labelSmoothing = 0, accumulate = 1, batchTransform, device } = this.options;
     if (device && device !== 'cpu') {
       images = images.to({ device, nonBlocking: true });
       labels = labels.to({ device, nonBlocking: true });
     }
     const hardLabels = labels;
     if (batchTransform) [images, labels] = batchTransform(images, labels, this.globalStep);
-    const forward = () => model.forward(images);
-    const logits = autocast && device?.startsWith('cuda') ? torch.autocast('cuda', forward, { dtype: autocast }) : forward();
+    const logits = this.forward(model, images);
     const loss = F.crossEntropy(logits.float(), labels, { labelSmoothing });
     const value = loss.item();
     if (!Number.isFinite(value)) this.diverged(value);
@@ -211,6 +237,13 @@ export class Trainer {
     this.trainSeen += hardLabels.shape[0];
     if (hardLabels.ndim === 1) this.trainCorrect += logits.argmax(1).eq(hardLabels).sum().item();
     return value;
+  }
+
+  /** The model's forward pass in this run's precision and memory format. */
+  private forward(model: nn.Module & { forward(x: Tensor): Tensor }, images: Tensor): Tensor {
+    if (this.options.channelsLast && images.ndim === 4) images = images.contiguous({ memoryFormat: 'channelsLast' });
+    const ac = this.precision.autocast;
+    return ac ? torch.autocast(ac.deviceType, () => model.forward(images), { dtype: ac.dtype }) : model.forward(images);
   }
 
   private optimizerStep(): void {
@@ -254,7 +287,7 @@ export class Trainer {
           const device = this.options.device;
           const images = device && device !== 'cpu' ? batch.images.to(device) : batch.images;
           const labels = device && device !== 'cpu' ? batch.labels.to(device) : batch.labels;
-          const logits = model.forward(images).float();
+          const logits = this.forward(model, images).float();
           const loss = F.crossEntropy(logits, labels).item();
           const { predicted, confidence } = metrics.update(logits, labels, loss);
           onBatch?.(predicted, confidence, labels.toFlatArray());
