@@ -25,6 +25,7 @@ export async function trainCommand({ values: parsed, sources }: ParsedCommand): 
   const resolved: Values = { ...parsed };
   for (const [name, value] of Object.entries(preset)) if (!given.has(name)) resolved[name] = value;
   if (resolved.dataset === undefined && resolved.resume !== true) throw new UsageError('iris train: --dataset is required (e.g. --dataset fashion-mnist); see iris train --help');
+  if (resolved.freezeBackbone && resolved.gradualUnfreeze) throw new UsageError('--freeze-backbone and --gradual-unfreeze contradict each other: the first never trains the backbone, the second unfreezes it over time');
   if (resolved.out === undefined && resolved.resume === true) throw new UsageError('iris train --resume: give the run folder to continue with --out DIR');
   const out = String(resolved.out ?? join('runs', `${String(resolved.dataset).replace(/[^\w.-]+/g, '_')}-${Date.now()}`));
   resolved.out = out;
@@ -58,7 +59,6 @@ async function train(flags: Values, out: string, mode: ResumePlan['mode'], loade
   const buildOptions = { numClasses: data.classes.length, inChannels, ...(info.family === 'simple-cnn' ? { imageSize: cropSize } : {}) };
   const pretrained = flags.pretrained === undefined ? undefined : flags.pretrained === 'true' ? true : String(flags.pretrained);
   const model = createModel(modelName, { ...buildOptions, pretrained });
-  if (flags.freezeBackbone && flags.gradualUnfreeze) throw new UsageError('--freeze-backbone and --gradual-unfreeze contradict each other: the first never trains the backbone, the second unfreezes it over time');
   if (flags.freezeBackbone) freezeBackbone(model);
   // ULMFiT: the head alone first, then one more depth group every N epochs (from the top).
   const unfreezing = flags.gradualUnfreeze ? new GradualUnfreezing(model, Number(flags.gradualUnfreeze)) : undefined;
