@@ -4,7 +4,7 @@ import { createModel, modelInfo, type ImageModel } from '@iris/vision';
 import { DataLoader, Rng, type Dataset } from '@iris/vision/data';
 import { loadStateDictFile } from '@iris/torch/io';
 import { MixUp, CutMix } from '@iris/vision/transforms';
-import { Trainer, makeRecipeTransform, fineTuneParamGroups, GradualUnfreezing, type RecipeTransformOptions, type EvaluationReport } from '@iris/vision/train';
+import { Trainer, type Precision, makeRecipeTransform, fineTuneParamGroups, GradualUnfreezing, type RecipeTransformOptions, type EvaluationReport } from '@iris/vision/train';
 import { ProgressBar } from '@iris/vision/report';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -150,6 +150,8 @@ async function train(flags: Values, out: string, mode: ResumePlan['mode'], loade
       console.log(`epoch ${epoch}/${epochs}: train loss ${train.loss.toFixed(4)}, train acc ${(train.accuracy * 100).toFixed(2)}%${v}`);
     },
   });
+  // A CPU without bf16 (or fp16 off CUDA) trains in fp32, and says so.
+  if (trainer.precision.fallback) console.warn(`warning: ${trainer.precision.fallback}`);
   if (mode !== 'fresh' && trainer.resumeIfPossible(trainLoader, { schedule: mode === 'extend' ? 'replay' : 'restore' })) console.log(`resumed from ${trainer.checkpointPath}`);
   const result = await trainer.fit(trainLoader, validationLoader);
 
@@ -218,10 +220,8 @@ function describeExtension(from: { epochs?: Value; steps?: Value }, flags: Value
 }
 
 /** The Trainer's options for --precision and --channels-last. */
-function precisionOptions(flags: Values): Partial<ConstructorParameters<typeof Trainer>[0]> {
-  const precision = String(flags.precision);
-  if (precision === 'fp32') return {};
-  return { autocast: precision === 'fp16' ? 'float16' : 'bfloat16' };
+function precisionOptions(flags: Values): { precision: Precision; channelsLast: boolean } {
+  return { precision: String(flags.precision) as Precision, channelsLast: flags.channelsLast === true };
 }
 
 type Optimizer = InstanceType<typeof torch.optim.Optimizer>;
