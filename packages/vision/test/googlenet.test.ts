@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import { loadStateDictFile, saveSafetensors } from '@iris/torch/io';
-import { createModel, modelInfo } from '../src/models/index.js';
+import { createModel, modelConfig, modelInfo } from '../src/models/index.js';
 import { GoogLeNet } from '../src/models/googlenet.js';
 import { runPython, tempDir, assertMaxRelClose } from './helpers/reference.js';
 import { assertSameTensors, assertStateDictsClose, assertRegistryMatches, assertPretrainedMatchesBuilder, captureWarnings, type StructureRef } from './helpers/zoo-parity.js';
@@ -31,7 +31,7 @@ describe('GoogLeNet parity with torchvision (10 classes, aux1/aux2, transform_in
     });
     io = loadStateDictFile(join(tmp.path, 'io.pt'));
     torch.manualSeed(31);
-    model = createModel('googlenet', { numClasses: 10, auxLogits: true }) as GoogLeNet;
+    model = createModel('googlenet', { numClasses: 10, transformInput: true }) as GoogLeNet;
   });
 
   it('same seed, same truncated-normal initial weights as torchvision', () => {
@@ -70,28 +70,31 @@ describe('GoogLeNet parity with torchvision (10 classes, aux1/aux2, transform_in
 });
 
 describe('GoogLeNet structure', () => {
-  it('state-dict keys and shapes and parameter counts equal torchvision\'s, without aux heads (the registry default, as its weights) and with; the registry has its weights\' metadata', () => {
+  it('state-dict keys and shapes and parameter counts equal torchvision\'s, with aux heads (the default without weights, as torchvision\'s) and without (as its weights); the registry has its weights\' metadata', () => {
     const ref = runPython<Record<string, StructureRef>>('densenet_inception_ref.py', {
       op: 'structure',
-      archs: { googlenet: { init_weights: false, aux_logits: false }, 'googlenet:aux': { init_weights: false, aux_logits: true } },
+      archs: { googlenet: { init_weights: false }, 'googlenet:noaux': { init_weights: false, aux_logits: false } },
     });
     const keysAndShapes = (m: torch.nn.Module) => [...m.stateDict()].map(([k, v]) => [k, v.shape]);
-    const model = createModel('googlenet', { initWeights: false });
-    assert.deepEqual(keysAndShapes(model), ref.googlenet.keys);
-    assert.equal(model.numParameters(), ref.googlenet.param_count);
-    const withAux = createModel('googlenet', { auxLogits: true, initWeights: false });
-    assert.deepEqual(keysAndShapes(withAux), ref['googlenet:aux'].keys);
-    assert.equal(withAux.numParameters(), ref['googlenet:aux'].param_count);
+    const withAux = createModel('googlenet', { initWeights: false });
+    assert.deepEqual(keysAndShapes(withAux), ref.googlenet.keys);
+    assert.equal(withAux.numParameters(), ref.googlenet.param_count);
+    const model = createModel('googlenet', { auxLogits: false, initWeights: false });
+    assert.deepEqual(keysAndShapes(model), ref['googlenet:noaux'].keys);
+    assert.equal(model.numParameters(), ref['googlenet:noaux'].param_count);
+    // paramCount is the weights' (no aux heads): 6.6M, where the default build without weights has 13.0M.
     assertRegistryMatches(modelInfo('googlenet'), ref.googlenet);
-    // The weights file has (untrained) aux heads: the aux-free default drops their keys, a model with them keeps them.
+    assert.equal(modelInfo('googlenet').paramCount, ref['googlenet:noaux'].param_count);
+    // The weights file has (untrained) aux heads: a model without them drops their keys, a model with them keeps them.
     const file = new Map(withAux.stateDict());
-    assert.deepEqual([...(model as GoogLeNet).adaptStateDict(file).keys()], ref.googlenet.keys.map(([k]) => k));
+    assert.deepEqual([...(model as GoogLeNet).adaptStateDict(file).keys()], ref['googlenet:noaux'].keys.map(([k]) => k));
     assert.equal((withAux as GoogLeNet).adaptStateDict(file), file);
   });
 
-  it('transformInput is on in the registry for RGB input, off in the class by default (as torchvision); resetClassifier replaces fc and the aux heads\' fc2', () => {
-    assert.equal((createModel('googlenet', { initWeights: false }) as GoogLeNet).transformInput, true);
-    assert.equal((createModel('googlenet', { inChannels: 1, initWeights: false }) as GoogLeNet).transformInput, false);
+  it('transformInput is off without weights (as torchvision\'s googlenet()), on when asked for; resetClassifier replaces fc and the aux heads\' fc2', () => {
+    assert.equal((createModel('googlenet', { initWeights: false }) as GoogLeNet).transformInput, false);
+    assert.equal((createModel('googlenet', { initWeights: false, transformInput: true }) as GoogLeNet).transformInput, true);
+    assert.throws(() => createModel('googlenet', { inChannels: 1, initWeights: false, transformInput: true }), /transformInput rescales 3 RGB channels/);
     const model = new GoogLeNet({ numClasses: 4, initWeights: false });
     assert.equal(model.transformInput, false);
     model.resetClassifier(7);
@@ -100,7 +103,16 @@ describe('GoogLeNet structure', () => {
   });
 
   it('createModel with pretrained: true equals torchvision\'s googlenet(weights=DEFAULT) on the same file (transform_input on, aux heads in the file dropped, no warning)', () => {
-    assertPretrainedMatchesBuilder('googlenet', { file_kwargs: { aux_logits: true, init_weights: true }, input_shape: [1, 3, 64, 64] });
+    assertPretrainedMatchesBuilder('googlenet', { file_kwargs: { aux_logits: true, init_weights: true }, input_shape: [1, 3, 64, 64] }, {
+      check: (model) => {
+        const m = model as GoogLeNet;
+        assert.deepEqual([m.transformInput, m.aux1, m.aux2], [true, null, null]);
+        // The weights' builder settings are recorded: createModel(name, options) rebuilds the same model for a checkpoint.
+        assert.deepEqual(modelConfig(model)!.options, { auxLogits: false, transformInput: true });
+        const again = createModel('googlenet', { ...modelConfig(model)!.options, initWeights: false }) as GoogLeNet;
+        assert.deepEqual([again.transformInput, again.aux1], [true, null]);
+      },
+    });
   });
 
   it('with auxLogits: true it keeps the file\'s (untrained) aux heads and warns, as googlenet(weights=DEFAULT, aux_logits=True); missing keys are named', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import { loadStateDictFile, saveSafetensors } from '@iris/torch/io';
-import { createModel, modelInfo } from '../src/models/index.js';
+import { createModel, modelConfig, modelInfo } from '../src/models/index.js';
 import { Inception3 } from '../src/models/inception.js';
 import { runPython, tempDir, assertMaxRelClose } from './helpers/reference.js';
 import { assertSameTensors, assertStateDictsClose, assertRegistryMatches, assertPretrainedMatchesBuilder, type StructureRef } from './helpers/zoo-parity.js';
@@ -33,7 +33,7 @@ describe('Inception v3 parity with torchvision (10 classes, AuxLogits, transform
     });
     io = loadStateDictFile(join(tmp.path, 'io.pt'));
     torch.manualSeed(21);
-    model = createModel('inception_v3', { numClasses: 10 }) as Inception3;
+    model = createModel('inception_v3', { numClasses: 10, transformInput: true }) as Inception3;
   });
 
   it('same seed, same truncated-normal initial weights as torchvision', () => {
@@ -88,9 +88,9 @@ describe('Inception v3 structure', () => {
     assert.deepEqual(modelInfo('inception_v3').defaultInput, [3, 299, 299]);
   });
 
-  it('transformInput is on in the registry for RGB input, off in the class by default (as torchvision), and refused for other channel counts', () => {
-    assert.equal((createModel('inception_v3', { numClasses: 2, auxLogits: false, initWeights: false }) as Inception3).transformInput, true);
-    assert.equal((createModel('inception_v3', { numClasses: 2, auxLogits: false, initWeights: false, inChannels: 1 }) as Inception3).transformInput, false);
+  it('transformInput is off without weights (as torchvision\'s inception_v3()), on when asked for, and refused for other channel counts', () => {
+    assert.equal((createModel('inception_v3', { numClasses: 2, auxLogits: false, initWeights: false }) as Inception3).transformInput, false);
+    assert.equal((createModel('inception_v3', { numClasses: 2, auxLogits: false, initWeights: false, transformInput: true }) as Inception3).transformInput, true);
     assert.equal(new Inception3({ numClasses: 2, auxLogits: false, initWeights: false }).transformInput, false);
     assert.throws(() => new Inception3({ inChannels: 1, transformInput: true, initWeights: false }), /transformInput rescales 3 RGB channels/);
   });
@@ -105,7 +105,14 @@ describe('Inception v3 structure', () => {
 
   it('createModel with pretrained: true equals torchvision\'s inception_v3(weights=DEFAULT) on the same file (transform_input on, AuxLogits kept)', () => {
     assertPretrainedMatchesBuilder('inception_v3', { file_kwargs: { aux_logits: true, init_weights: true }, input_shape: [1, 3, 75, 75] }, {
-      check: (_model, _ref, path) => {
+      check: (model, _ref, path) => {
+        // The weights' builder setting is recorded: createModel(name, options) rebuilds the same model for a checkpoint.
+        assert.equal((model as Inception3).transformInput, true);
+        const options = modelConfig(model)!.options;
+        assert.equal(options.transformInput, true);
+        assert.equal((createModel('inception_v3', { ...options, initWeights: false }) as Inception3).transformInput, true);
+        // An explicit transformInput wins over the weights' setting.
+        assert.equal((createModel('inception_v3', { pretrained: true, transformInput: false }) as Inception3).transformInput, false);
         // With auxLogits: false the file's AuxLogits keys are dropped, as inception_v3(weights=..., aux_logits=False) deletes the head.
         const noAux = createModel('inception_v3', { pretrained: true, auxLogits: false }) as Inception3;
         assert.equal(noAux.AuxLogits, null);

@@ -50,9 +50,9 @@ class InceptionAux extends nn.Module {
 }
 
 export interface GoogLeNetOptions extends ModelOptions {
-  /** Build the auxiliary classifiers `aux1` (on inception4a) and `aux2` (on inception4d). */
+  /** Build the auxiliary classifiers `aux1` (on inception4a) and `aux2` (on inception4d); default true, false with `pretrained` (as torchvision). */
   auxLogits?: boolean;
-  /** Re-normalise ImageNet-normalised input to the [-1, 1] scaling of the ported weights (needs 3 channels). */
+  /** Re-normalise ImageNet-normalised input to the [-1, 1] scaling of the ported weights (needs 3 channels); default false, true with `pretrained` (as torchvision). */
   transformInput?: boolean;
   /** torchvision's truncated-normal init; false keeps PyTorch's default layer init. */
   initWeights?: boolean;
@@ -236,9 +236,11 @@ export class GoogLeNet extends nn.Module implements ImageModel {
 registerModel({
   name: 'googlenet',
   family: 'googlenet',
-  // As torchvision's googlenet builds it for its weights: no auxiliary heads unless asked for (they
-  // are untrained in the file; adaptStateDict drops their keys), and transformInput on whenever the input is RGB.
-  build: (options) => new GoogLeNet({ auxLogits: false, transformInput: (options.inChannels ?? 3) === 3, ...options }),
+  // As torchvision's googlenet: without weights, aux1/aux2 and no input transform. With its weights
+  // (`pretrained`), no auxiliary heads unless asked for (they are untrained in the file;
+  // adaptStateDict drops their keys) and transformInput on whenever the input is RGB.
+  build: (options) => new GoogLeNet(options),
+  pretrainedOptions: (options) => ({ auxLogits: false, transformInput: (options.inChannels ?? 3) === 3 }),
   defaultInput: [3, 224, 224],
   preprocessing: IMAGENET_PREPROCESSING,
   weights: [

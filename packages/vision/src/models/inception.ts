@@ -205,7 +205,8 @@ export interface InceptionV3Options extends ModelOptions {
   auxLogits?: boolean;
   /**
    * Re-normalise ImageNet-normalised input to the [-1, 1] scaling Google's weights were trained
-   * with (torchvision sets it when loading them). Needs 3 input channels.
+   * with. Default false; createModel sets it with `pretrained`, as torchvision's builder does with
+   * weights. Needs 3 input channels.
    */
   transformInput?: boolean;
   /** torchvision's truncated-normal init; false keeps PyTorch's default layer init. */
@@ -393,9 +394,11 @@ export class Inception3 extends nn.Module implements ImageModel {
 registerModel({
   name: 'inception_v3',
   family: 'inception',
-  // As torchvision's inception_v3 builds it for its weights: with AuxLogits, and transformInput
-  // on whenever the input is RGB, so that ImageNet-normalised images (this entry's preprocessing) fit them.
-  build: (options) => new Inception3({ transformInput: (options.inChannels ?? 3) === 3, ...options }),
+  // As torchvision's inception_v3: AuxLogits, and no input transform without weights. Its weights
+  // (Google's, trained on [-1, 1] inputs) come with transform_input, so that ImageNet-normalised
+  // images (this entry's preprocessing) fit them: on with `pretrained` whenever the input is RGB.
+  build: (options) => new Inception3(options),
+  pretrainedOptions: (options) => ({ transformInput: (options.inChannels ?? 3) === 3 }),
   defaultInput: [3, 299, 299],
   preprocessing: { ...IMAGENET_PREPROCESSING, resizeSize: 342, cropSize: 299 },
   weights: [

@@ -47,7 +47,11 @@ export interface ModelOptions {
   dropRate?: number;
   /** Stochastic depth rate, for families that have it. */
   dropPathRate?: number;
-  /** true: the default pretrained weights; a string: a weights tag from `modelInfo(name).weights`, or a file path. */
+  /**
+   * true: the default pretrained weights; a string: a weights tag from `modelInfo(name).weights`, or a file path.
+   * Either way the model is built with the settings torchvision's builder takes for its weights
+   * (`ModelEntry.pretrainedOptions`); `modelConfig(model).options` records what it was built with.
+   */
   pretrained?: boolean | string;
   [option: string]: unknown;
 }
@@ -82,7 +86,14 @@ export interface ModelEntry {
   name: string;
   /** 'resnet', 'vit', ...: the file in models/ that defines it. */
   family: string;
+  /** Builds the model as torchvision's builder does without weights, `options` over its defaults. */
   build: (options: ModelOptions) => ImageModel;
+  /**
+   * The settings torchvision's builder makes only when it is given weights, where they differ from
+   * its defaults without (Inception v3's and GoogLeNet's transform_input, GoogLeNet's aux heads
+   * left out): createModel puts them under the caller's options when `pretrained` is set.
+   */
+  pretrainedOptions?: (options: ModelOptions) => ModelOptions;
   /** Input [C, H, W] that the default configuration and weights use. */
   defaultInput: [number, number, number];
   preprocessing: Preprocessing;
