@@ -1,6 +1,6 @@
 // iris train --dataset fashion-mnist --preset quick --out runs/fmnist
 import * as torch from '@iris/torch';
-import { createModel, modelInfo, type ImageModel } from '@iris/vision';
+import { createModel, modelInfo, modelConfig, type ImageModel } from '@iris/vision';
 import { DataLoader, Rng, type Dataset } from '@iris/vision/data';
 import { loadStateDictFile } from '@iris/torch/io';
 import { MixUp, CutMix } from '@iris/vision/transforms';
@@ -56,9 +56,11 @@ async function train(flags: Values, out: string, mode: ResumePlan['mode'], loade
   const info = modelInfo(modelName);
   const inChannels = data.imageShape?.[0] ?? 3;
   const cropSize = Number(flags.imageSize ?? data.imageShape?.[1] ?? info.defaultInput[1]);
-  const buildOptions = { numClasses: data.classes.length, inChannels, ...(info.family === 'simple-cnn' ? { imageSize: cropSize } : {}) };
   const pretrained = flags.pretrained === undefined ? undefined : flags.pretrained === 'true' ? true : String(flags.pretrained);
-  const model = createModel(modelName, { ...buildOptions, pretrained });
+  const model = createModel(modelName, { numClasses: data.classes.length, inChannels, ...(info.family === 'simple-cnn' ? { imageSize: cropSize } : {}), pretrained });
+  // What the model was really built with (with weights, torchvision's builders set more: Inception
+  // v3's transformInput, GoogLeNet's auxLogits): eval, predict and the EMA copy rebuild from it.
+  const buildOptions = modelConfig(model)!.options;
   if (flags.freezeBackbone) freezeBackbone(model);
   // ULMFiT: the head alone first, then one more depth group every N epochs (from the top).
   const unfreezing = flags.gradualUnfreeze ? new GradualUnfreezing(model, Number(flags.gradualUnfreeze)) : undefined;
