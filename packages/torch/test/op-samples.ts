@@ -183,6 +183,8 @@ export const opSamples: Record<string, OpSample | OpSample[]> = {
   clamp_: [{ args: [t(3, 4), -0.5, 1] }, { args: [t(3, 4), null, 0.5] }],
   sqrt_: unary(F, pos(3, 4)),
   copy_: { args: [t(2, 3), t(3)], dtypes: FI },
+  // Swaps in another tensor's storage (shape included), as `param.data = converted` does.
+  setData_: { args: [noGrad(t(2, 3)), noGrad(t(3, 2))], mutates: [0] },
   zero_: unary(FI),
   fill_: [
     { args: [t(2, 3), 2.5] },

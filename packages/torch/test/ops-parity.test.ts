@@ -158,7 +158,8 @@ async function runCase(row: Row, sample: OpSample, dtype: DType, label: string, 
       pyArgs[arg.name] = encode(value, arg);
     }
 
-    const outputs: Output[] = Array.isArray(result) ? result : [result as Output];
+    // An op that returns nothing (set_data) is judged by the inputs it mutates.
+    const outputs: Output[] = result === undefined ? [] : Array.isArray(result) ? result : [result as Output];
     c.outputs = outputs;
     c.mutated = (sample.mutates ?? []).map((i) => args[i] as Tensor);
     const weights = outputs.map((o) =>
