@@ -53,14 +53,18 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-export function parseArgs(defaults: Record<string, number | boolean>): Record<string, number | boolean> {
+/** `--name=value` flags over `defaults`; a flag's type is its default's (number, boolean, or string). */
+export function parseArgs<T extends Record<string, number | boolean | string>>(defaults: T): T;
+export function parseArgs(defaults: Record<string, number | boolean | string>): Record<string, number | boolean | string> {
   const out = { ...defaults };
   for (const arg of process.argv.slice(2)) {
     const m = /^--([\w-]+)(?:=(.*))?$/.exec(arg);
     if (!m) throw new Error(`unknown argument ${arg}; options: ${Object.keys(defaults).map((k) => `--${k}`).join(' ')}`);
     const key = m[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     if (!(key in defaults)) throw new Error(`unknown option --${m[1]}; options: ${Object.keys(defaults).map((k) => `--${k}`).join(' ')}`);
-    out[key] = m[2] === undefined ? true : typeof defaults[key] === 'number' ? Number(m[2]) : m[2] === 'true';
+    const kind = typeof defaults[key];
+    if (kind === 'string' && m[2] === undefined) throw new Error(`--${m[1]} needs a value (--${m[1]}=...)`);
+    out[key] = kind === 'string' ? m[2]! : m[2] === undefined ? true : kind === 'number' ? Number(m[2]) : m[2] === 'true';
   }
   return out;
 }

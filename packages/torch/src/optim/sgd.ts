@@ -32,10 +32,14 @@ export class SGD extends Optimizer<SGDHyper, SGDState> {
 
   protected updateGroup(group: ParamGroup<SGDHyper>): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
+    // Each parameter's temporaries are freed before the next parameter's are made, as Python's
+    // refcounting frees them, so the next ones reuse the same (cache-warm) memory.
+    const temporaries: Tensor[] = [];
+    const temporary = (t: Tensor): Tensor => (temporaries.push(t), t);
     for (const [param, grad] of this.withGrads(group)) {
       const state = this.state.get(param);
-      let dP = maximize ? grad.neg() : grad;
-      if (weightDecay !== 0) dP = dP.add(param, { alpha: weightDecay });
+      let dP = maximize ? temporary(grad.neg()) : grad;
+      if (weightDecay !== 0) dP = temporary(dP.add(param, { alpha: weightDecay }));
       let buf = state?.momentumBuffer ?? null;
       if (momentum !== 0) {
         if (buf === null) {
@@ -43,11 +47,12 @@ export class SGD extends Optimizer<SGDHyper, SGDState> {
         } else {
           buf.mul_(momentum).add_(dP, { alpha: 1 - dampening });
         }
-        dP = nesterov ? dP.add(buf, { alpha: momentum }) : buf;
+        dP = nesterov ? temporary(dP.add(buf, { alpha: momentum })) : buf;
       }
       param.add_(dP, { alpha: -lr });
       if (state === undefined) this.state.set(param, { momentumBuffer: buf });
       else state.momentumBuffer = buf;
+      for (const t of temporaries.splice(0)) t.dispose();
     }
   }
 }
