@@ -1,0 +1,2 @@
+// @iris/vision/detection: torchvision's detection in TypeScript. One re-export line per part.
+export * from './models/index.js';
