@@ -183,6 +183,22 @@ static Napi::Value cpuBf16Support(const Napi::CallbackInfo& info) {
   });
 }
 
+// loadLibrary(path): dlopen a shared library into the process, as torch.ops.load_library does;
+// its static initializers register operators (torchvision::roi_align, ...) into the dispatcher.
+// RTLD_GLOBAL so libraries loaded later can bind to its symbols. dlopen of a loaded path is a no-op.
+static Napi::Value loadLibrary(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    if (!info[0].IsString()) throw TypeErrorException("loadLibrary: path must be a string");
+    std::string path = info[0].As<Napi::String>().Utf8Value();
+    dlerror();
+    if (!dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
+      const char* why = dlerror();
+      throw Napi::Error::New(env, "loadLibrary(" + path + "): " + (why ? why : "dlopen failed"));
+    }
+    return env.Undefined();
+  });
+}
+
 static Napi::Value version(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), TORCH_VERSION);
 }
@@ -212,6 +228,7 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaDeviceCount", Napi::Function::New(env, cudaDeviceCount));
   exports.Set("cudaSynchronize", Napi::Function::New(env, cudaSynchronize));
   exports.Set("version", Napi::Function::New(env, version));
+  exports.Set("loadLibrary", Napi::Function::New(env, loadLibrary));
   exports.Set("getRngState", Napi::Function::New(env, getRngState));
   exports.Set("setRngState", Napi::Function::New(env, setRngState));
   exports.Set("setAutocast", Napi::Function::New(env, setAutocast));

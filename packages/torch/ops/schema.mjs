@@ -45,9 +45,10 @@ export function parseType(text) {
 }
 
 export function parseSchema(line) {
-  const match = /^([\w.]+)\((.*)\)\s*->\s*(.*)$/.exec(line.trim());
+  // ATen's yaml leaves out the namespace; other libraries' schemas carry theirs ('torchvision::nms(...)').
+  const match = /^(?:(\w+)::)?([\w.]+)\((.*)\)\s*->\s*(.*)$/.exec(line.trim());
   if (!match) throw new Error(`cannot parse schema: ${line}`);
-  const [, fullName, argsText, returnsText] = match;
+  const [, namespace = 'aten', fullName, argsText, returnsText] = match;
   const [name, overload = ''] = fullName.split('.');
   const args = [];
   let kwargOnly = false;
@@ -68,7 +69,7 @@ export function parseSchema(line) {
     const typeText = space > 0 && !r.slice(space + 1).includes(')') ? r.slice(0, space) : r;
     return parseType(typeText);
   });
-  return { name, overload, args, returns, text: line.trim() };
+  return { namespace, name, overload, args, returns, text: line.trim() };
 }
 
 /** Reads every `- func:` schema of native_functions.yaml, keyed by "name" or "name.overload". */

@@ -2,6 +2,8 @@
 // Tensor methods) is generated from these rows and libtorch's own schemas by generate.mjs.
 //
 //   [irisName, 'aten overloads, tried in order', flags, 'defaulted args taken positionally']
+//   An overload 'ns::name' is another library's op (torchvision::roi_align), generated into
+//   src/generated/<ns>.ts; its schema comes from that library's list (ops/torchvision.mjs).
 //   flags: 'm' also a Tensor method; 'a' also an async twin (`conv2dAsync`) run off the event loop.
 // Several overloads share a row when they differ only in an argument's type (Tensor or number,
 // list or string); the generated function picks one by the value it receives.
@@ -248,4 +250,20 @@ export const opTable = [
   // antialiased resize: F.interpolate's antialias (torchvision's resize of tensors, close to PIL's)
   ['upsampleBilinear2dAa', '_upsample_bilinear2d_aa.vec', ''],
   ['upsampleBicubic2dAa', '_upsample_bicubic2d_aa.vec', ''],
+
+  // box IoU family (@iris/vision ops: complete IoU's aspect-ratio term)
+  ['atan', 'atan', 'm'],
+
+  // torchvision's C++ op library (torch.ops.torchvision.*; loaded on first use, src/library.ts)
+  ['nms', 'torchvision::nms', ''],
+  ['roiAlign', 'torchvision::roi_align', ''],
+  ['roiAlignBackward', 'torchvision::_roi_align_backward', ''],
+  ['roiPool', 'torchvision::roi_pool', ''],
+  ['roiPoolBackward', 'torchvision::_roi_pool_backward', ''],
+  ['psRoiAlign', 'torchvision::ps_roi_align', ''],
+  ['psRoiAlignBackward', 'torchvision::_ps_roi_align_backward', ''],
+  ['psRoiPool', 'torchvision::ps_roi_pool', ''],
+  ['psRoiPoolBackward', 'torchvision::_ps_roi_pool_backward', ''],
+  ['deformConv2d', 'torchvision::deform_conv2d', ''],
+  ['deformConv2dBackward', 'torchvision::_deform_conv2d_backward', ''],
 ];

@@ -3,6 +3,7 @@
 import { native, type NativeTensor } from './native.js';
 import { Tensor } from './tensor.js';
 import { scalarTypeCode, type DType } from './dtype.js';
+import { resolveOperator } from './library.js';
 
 /** A Python number: integral JS numbers become integer scalars (as `2` does in Python), others floats. */
 export type Scalar = number | boolean;
@@ -12,10 +13,13 @@ export type MemoryFormat = 'contiguous' | 'preserve' | 'channelsLast' | 'channel
 
 const memoryFormatCodes: Record<MemoryFormat, number> = { contiguous: 0, preserve: 1, channelsLast: 2, channelsLast3d: 3 };
 
-/** Resolves an ATen operator to an addon id on first use, so start-up stays cheap. */
+/**
+ * Resolves an operator to an addon id on first use, so start-up stays cheap; a torchvision:: op
+ * loads torchvision's library first (library.ts).
+ */
 export function lazyOp(name: string, overload: string): () => number {
   let id: number | undefined;
-  return () => (id ??= native.resolveOp(name, overload));
+  return () => (id ??= resolveOperator(name, overload));
 }
 
 export function handles(tensors: Tensor[]): NativeTensor[] {

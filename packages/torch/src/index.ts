@@ -10,5 +10,6 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled, grad, backward } fro
 export { manualSeed, setNumThreads, getNumThreads, libtorchVersion, liveTensors, cuda, getRngState, setRngState, autocast, isAutocastEnabled, cpu, type Bf16Support } from './runtime.js';
 export { tensor, fromBytes, zeros, ones, empty, full, arange, linspace, eye, rand, randn, randint, randperm, type CreateOptions } from './creation.js';
 export * from './generated/ops.js';
+export * as ops from './torch-ops.js';
 export * as optim from './optim/index.js';
 export * as nn from './nn/index.js';

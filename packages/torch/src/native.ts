@@ -50,6 +50,8 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   version(): string;
+  /** dlopen(path, RTLD_NOW | RTLD_GLOBAL); throws with dlerror()'s message. */
+  loadLibrary(path: string): void;
   getRngState(device?: string): NativeTensor;
   setRngState(state: NativeTensor, device?: string): void;
   setAutocast(deviceType: string, enabled: boolean, dtypeCode?: number): boolean;

@@ -30,6 +30,11 @@ const B: DType[] = ['bool', 'float32'];
 
 const unary = (dtypes: DType[] = F, input: TensorSpec = t(3, 4)): OpSample => ({ args: [input], dtypes });
 
+// Boxes for torchvision's ops: (x1, y1, x2, y2) with overlaps, and RoIs (image index first) that
+// cross bin and image borders.
+const NMS_BOXES = [0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30, 0, 0, 9, 10, 21, 19, 31, 29, 50, 50, 55, 58];
+const ROIS = noGrad(vals([0, 0.5, 1.2, 5.5, 6.1, 1, 2, 0.3, 8.7, 4.4, 0, 3.3, 2.2, 3.9, 6.5, 1, -1, -1, 4, 3], [4, 5]));
+
 export const opSamples: Record<string, OpSample | OpSample[]> = {
   // creation
   empty: { args: [[2, 3]], options: { dtype: DTYPE }, dtypes: FI, shapeOnly: true },
@@ -416,4 +421,24 @@ export const opSamples: Record<string, OpSample | OpSample[]> = {
   // antialiased resize
   upsampleBilinear2dAa: [{ args: [t(1, 2, 9, 11), [4, 5], false] }, { args: [t(1, 2, 4, 5), [7, 9], true] }],
   upsampleBicubic2dAa: [{ args: [t(1, 2, 9, 11), [4, 5], false] }, { args: [t(1, 2, 4, 5), null, false, [1.5, 2]] }],
+
+  atan: unary(),
+
+  // torchvision's op library (torch.ops.torchvision)
+  nms: { args: [noGrad(vals(NMS_BOXES, [6, 4])), noGrad(vals([0.9, 0.8, 0.7, 0.85, 0.75, 0.1])), 0.5] },
+  roiAlign: [
+    { args: [t(2, 3, 7, 9), ROIS, 1.0, 2, 3, 2, false] },
+    { args: [t(2, 3, 14, 18), ROIS, 2.0, 3, 2, -1, true] },
+  ],
+  roiAlignBackward: { args: [noGrad(t(4, 3, 2, 3)), ROIS, 1.0, 2, 3, 2, 3, 7, 9, 2, false] },
+  roiPool: { args: [t(2, 3, 7, 9), ROIS, 1.0, 2, 3] },
+  roiPoolBackward: { args: [noGrad(t(4, 3, 2, 3)), ROIS, ints([4, 3, 2, 3], 0, 63), 1.0, 2, 3, 2, 3, 7, 9] },
+  psRoiAlign: { args: [t(2, 8, 7, 9), ROIS, 1.0, 2, 2, 2] },
+  psRoiAlignBackward: { args: [noGrad(t(4, 2, 2, 2)), ROIS, ints([4, 2, 2, 2], 0, 8), 1.0, 2, 2, 2, 2, 8, 7, 9] },
+  psRoiPool: { args: [t(2, 8, 7, 9), ROIS, 1.0, 2, 2] },
+  psRoiPoolBackward: { args: [noGrad(t(4, 2, 2, 2)), ROIS, ints([4, 2, 2, 2], 0, 8), 1.0, 2, 2, 2, 8, 7, 9] },
+  deformConv2d: { args: [t(1, 2, 5, 5), t(3, 2, 3, 3), t(1, 18, 5, 5), unit(1, 9, 5, 5), t(3), 1, 1, 1, 1, 1, 1, 1, 1, true] },
+  deformConv2dBackward: {
+    args: [noGrad(t(1, 3, 5, 5)), noGrad(t(1, 2, 5, 5)), noGrad(t(3, 2, 3, 3)), noGrad(t(1, 18, 5, 5)), noGrad(unit(1, 9, 5, 5)), noGrad(t(3)), 1, 1, 1, 1, 1, 1, 1, 1, true],
+  },
 };

@@ -1,6 +1,6 @@
 // Every row of the op table against PyTorch: each row's samples (test/op-samples.ts) run
-// through the generated function, and test/ops_ref.py runs the aten overload Iris called with
-// the same arguments, by schema name. Forward values, dtypes and the gradients of
+// through the generated function, and test/ops_ref.py runs the overload Iris called (aten's, or
+// torchvision's for torch.ops.torchvision rows) with the same arguments, by schema name. Forward values, dtypes and the gradients of
 // sum(output * w) must agree; a row without a sample fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import * as torch from '../src/index.js';
 import * as ops from '../src/generated/ops.js';
 import { native } from '../src/native.js';
+import { resolveOperator } from '../src/library.js';
 import { Tensor } from '../src/tensor.js';
 import { isFloatingPoint, type DType } from '../src/dtype.js';
 import { runPython, testSourceDir, type JsonTensor } from './helpers/python.js';
@@ -23,6 +24,7 @@ interface SchemaArg {
   kwargOnly: boolean;
 }
 interface Schema {
+  namespace: string;
   name: string;
   overload: string;
   args: SchemaArg[];
@@ -39,10 +41,12 @@ const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpp
 /** The generated function's name for a schema argument. */
 const argName = (a: SchemaArg) => (a.name === 'self' ? 'input' : camel(a.name));
 const isHidden = (a: SchemaArg) => ['layout', 'pin_memory', 'generator'].includes(a.name) || a.type.base === 'Generator' || a.type.base === 'Layout';
-const schemaOfId = (id: number) => parseSchema(native.opSchema(id).replace(/^aten::/, ''));
+const schemaOfId = (id: number) => parseSchema(native.opSchema(id));
+/** The namespace of a row's overload key: 'torchvision::nms' is torchvision's, 'add.Tensor' aten's. */
+const namespaceOf = (key: string) => (key.includes('::') ? key.slice(0, key.indexOf('::')) : 'aten');
 function schemaOf(key: string): Schema {
-  const [name, overload = ''] = key.split('.');
-  return schemaOfId(native.resolveOp(`aten::${name}`, overload));
+  const [qualified, overload = ''] = key.split('.');
+  return schemaOfId(resolveOperator(qualified.includes('::') ? qualified : `aten::${qualified}`, overload));
 }
 const overloadKey = (s: Schema) => (s.overload ? `${s.name}.${s.overload}` : s.name);
 /** The generated function's positional parameters: the first overload's required arguments, then the row's promoted ones. */
@@ -56,6 +60,7 @@ const random = seededRandom(20240611);
 // ---- one case: a sample in one dtype
 
 interface PyCase {
+  namespace: string;
   name: string;
   overload: string;
   args: Record<string, unknown>;
@@ -116,7 +121,8 @@ async function runCase(row: Row, sample: OpSample, dtype: DType, label: string, 
     if (options && args.length < positional.length) {
       throw new Error(`sample has options after ${args.length} positional arguments; give all ${positional.length} (null for defaults)`);
     }
-    const generated = ops as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const namespace = namespaceOf(row[1].split(' ')[0]);
+    const generated = (namespace === 'aten' ? ops : (torch.ops as unknown as Record<string, object>)[namespace]) as unknown as Record<string, (...a: unknown[]) => unknown>;
     const fn = generated[name];
     if (typeof fn !== 'function') throw new Error(`generated ops have no function '${name}'`);
     recordedOps = [];
@@ -171,6 +177,7 @@ async function runCase(row: Row, sample: OpSample, dtype: DType, label: string, 
       c.grads = torch.grad(loss, gradInputs.map((i) => tensors[i]), { allowUnused: true });
     }
     c.request = {
+      namespace: schema.namespace,
       name: schema.name,
       overload: schema.overload,
       args: pyArgs,

@@ -1,5 +1,6 @@
-"""PyTorch side of ops-parity.test.ts: runs every case's aten op through torch.ops with the
-same arguments Iris passed, and the gradients of sum(output * weight) for the same weights.
+"""PyTorch side of ops-parity.test.ts: runs every case's op (aten's, or torchvision's for the
+torch.ops.torchvision rows) through torch.ops with the same arguments Iris passed, and the
+gradients of sum(output * weight) for the same weights.
 
 Arguments arrive keyed by the schema's argument names; tensors as {"$t": index} into the
 case's tensor list, dtypes and memory formats tagged, non-finite numbers as strings.
@@ -70,7 +71,9 @@ def encode_output(value):
 def run_case(case):
     tensors = [decode_tensor(t) for t in case["tensors"]]
     grad_inputs = [tensors[i].requires_grad_() for i in case["gradInputs"]]
-    packet = getattr(torch.ops.aten, case["name"])
+    if case["namespace"] == "torchvision":
+        import torchvision  # noqa: F401  (registers torch.ops.torchvision)
+    packet = getattr(getattr(torch.ops, case["namespace"]), case["name"])
     op = getattr(packet, case["overload"] or "default")
     kwargs = {}
     for arg in op._schema.arguments:

@@ -3,3 +3,4 @@ export * from './models/index.js';
 export { classify, preprocess, type Prediction, type ClassifyOptions } from './classify.js';
 export { IMAGENET_CLASSES } from './data/imagenet-classes.js';
 export * as transforms from './transforms/index.js';
+export * as ops from './ops/index.js';

@@ -2280,3 +2280,11 @@ const $upsampleBicubic2dAa = [lazyOp('aten::_upsample_bicubic2d_aa', 'vec')];
 export function upsampleBicubic2dAa(input: Tensor, outputSize: number[] | null, alignCorners: boolean, scaleFactors?: number[] | null): Tensor {
   return new Tensor(native.callOp($upsampleBicubic2dAa[0](), input.handle, outputSize, alignCorners, scaleFactors));
 }
+
+const $atan = [lazyOp('aten::atan', '')];
+/**
+ * `aten::atan(Tensor self) -> Tensor`
+ */
+export function atan(input: Tensor): Tensor {
+  return new Tensor(native.callOp($atan[0](), input.handle));
+}

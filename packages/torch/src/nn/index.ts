@@ -1,7 +1,7 @@
 // Tensor methods are attached by this import; every entry point of the package makes it.
 import '../generated/tensor-methods.js';
 // @iris/torch/nn: PyTorch's torch.nn in camelCase — Module, the layers, init and functional.
-export { Module, stateDictKey, type ModuleToTarget, type StateDict, type LoadStateDictResult, type HookHandle } from './module.js';
+export { Module, stateDictKey, pyFloat, pyRepr, type ModuleToTarget, type StateDict, type LoadStateDictResult, type HookHandle } from './module.js';
 export { Parameter } from './parameter.js';
 export { Sequential, ModuleList, ModuleDict } from './modules/container.js';
 export { Identity, Linear, type FactoryOptions } from './modules/linear.js';

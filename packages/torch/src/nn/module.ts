@@ -332,6 +332,16 @@ export abstract class Module {
     return {};
   }
 
+  /**
+   * This module's own state-dict keys (no prefix) that loadStateDict drops from a state dict
+   * rather than calling them unexpected: PyTorch modules that delete keys in
+   * `_load_from_state_dict` (torchvision's FrozenBatchNorm2d drops BatchNorm's
+   * `num_batches_tracked`). Modules that do so override this.
+   */
+  protected droppedStateKeys(): string[] {
+    return [];
+  }
+
   /** Every dotted key below this module that loadStateDict fills when missing, with its value (see legacyStateDefaults). */
   stateDictDefaults(): Map<string, number> {
     const out = new Map<string, number>();
@@ -359,7 +369,11 @@ export abstract class Module {
     });
     const defaults = this.stateDictDefaults();
     const missingKeys = [...targets.keys()].filter((k) => !source.has(k) && !defaults.has(k));
-    const unexpectedKeys = [...source.keys()].filter((k) => !targets.has(k));
+    const dropped = new Set<string>();
+    this.#walkStateDict((module, prefix) => {
+      for (const key of module.droppedStateKeys()) dropped.add(prefix + key);
+    });
+    const unexpectedKeys = [...source.keys()].filter((k) => !targets.has(k) && !dropped.has(k));
     const mismatches: string[] = [];
     for (const [key, target] of targets) {
       const value = source.get(key);
