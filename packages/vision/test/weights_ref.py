@@ -47,6 +47,8 @@ elif request["cmd"] == "registry":
         enum = torchvision.models.get_model_weights(name)
         weights = {}
         for w in enum:
+            if w.meta["categories"] is None:
+                continue  # feature-extraction weights without a classifier (vgg16's IMAGENET1K_FEATURES, SSD's backbone)
             t = w.transforms()
             metrics = w.meta["_metrics"]["ImageNet-1K"]
             weights[w.name.lower()] = {

@@ -9,6 +9,7 @@ import './mobilenetv3.js';
 import './efficientnet.js';
 import './vit.js';
 import './xception.js';
+import './vgg.js';
 
 export { registerModel, listModels, modelInfo, IMAGENET_PREPROCESSING } from './registry.js';
 export type { ModelEntry, ModelOptions, ImageModel, FeatureInfo, Preprocessing, WeightsSpec } from './registry.js';
