@@ -33,6 +33,8 @@ const unary = (dtypes: DType[] = F, input: TensorSpec = t(3, 4)): OpSample => ({
 // Boxes for torchvision's ops: (x1, y1, x2, y2) with overlaps, and RoIs (image index first) that
 // cross bin and image borders.
 const NMS_BOXES = [0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30, 0, 0, 9, 10, 21, 19, 31, 29, 50, 50, 55, 58];
+// torchvision's argmax and channel_mapping are int32.
+const int32s = (shape: number[], low: number, high: number): TensorSpec => ({ ...ints(shape, low, high), dtype: 'int32' });
 const ROIS = noGrad(vals([0, 0.5, 1.2, 5.5, 6.1, 1, 2, 0.3, 8.7, 4.4, 0, 3.3, 2.2, 3.9, 6.5, 1, -1, -1, 4, 3], [4, 5]));
 
 export const opSamples: Record<string, OpSample | OpSample[]> = {
@@ -432,11 +434,11 @@ export const opSamples: Record<string, OpSample | OpSample[]> = {
   ],
   roiAlignBackward: { args: [noGrad(t(4, 3, 2, 3)), ROIS, 1.0, 2, 3, 2, 3, 7, 9, 2, false] },
   roiPool: { args: [t(2, 3, 7, 9), ROIS, 1.0, 2, 3] },
-  roiPoolBackward: { args: [noGrad(t(4, 3, 2, 3)), ROIS, ints([4, 3, 2, 3], 0, 63), 1.0, 2, 3, 2, 3, 7, 9] },
+  roiPoolBackward: { args: [noGrad(t(4, 3, 2, 3)), ROIS, int32s([4, 3, 2, 3], 0, 63), 1.0, 2, 3, 2, 3, 7, 9] },
   psRoiAlign: { args: [t(2, 8, 7, 9), ROIS, 1.0, 2, 2, 2] },
-  psRoiAlignBackward: { args: [noGrad(t(4, 2, 2, 2)), ROIS, ints([4, 2, 2, 2], 0, 8), 1.0, 2, 2, 2, 2, 8, 7, 9] },
+  psRoiAlignBackward: { args: [noGrad(t(4, 2, 2, 2)), ROIS, int32s([4, 2, 2, 2], 0, 8), 1.0, 2, 2, 2, 2, 8, 7, 9] },
   psRoiPool: { args: [t(2, 8, 7, 9), ROIS, 1.0, 2, 2] },
-  psRoiPoolBackward: { args: [noGrad(t(4, 2, 2, 2)), ROIS, ints([4, 2, 2, 2], 0, 8), 1.0, 2, 2, 2, 8, 7, 9] },
+  psRoiPoolBackward: { args: [noGrad(t(4, 2, 2, 2)), ROIS, int32s([4, 2, 2, 2], 0, 8), 1.0, 2, 2, 2, 8, 7, 9] },
   deformConv2d: { args: [t(1, 2, 5, 5), t(3, 2, 3, 3), t(1, 18, 5, 5), unit(1, 9, 5, 5), t(3), 1, 1, 1, 1, 1, 1, 1, 1, true] },
   deformConv2dBackward: {
     args: [noGrad(t(1, 3, 5, 5)), noGrad(t(1, 2, 5, 5)), noGrad(t(3, 2, 3, 3)), noGrad(t(1, 18, 5, 5)), noGrad(unit(1, 9, 5, 5)), noGrad(t(3)), 1, 1, 1, 1, 1, 1, 1, 1, true],
