@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   predict: async () => import('./commands/predict.js').then((m) => ({ spec: m.spec, run: m.predictCommand })),
   models: async () => import('./commands/models.js').then((m) => ({ spec: m.spec, run: m.modelsCommand })),
   bench: async () => import('./commands/bench.js').then((m) => ({ spec: m.spec, run: m.benchCommand })),
+  data: async () => import('./commands/data.js').then((m) => ({ spec: m.spec, run: m.dataCommand })),
 };
 
 async function usage(): Promise<string> {

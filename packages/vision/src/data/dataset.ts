@@ -2,11 +2,15 @@
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import { decodeImage, imageToTensor, ImageDecodeError, type ImageMode } from './image.js';
+import type { PlainTarget, SampleTarget } from './target.js';
 
 /** One sample: a uint8 image tensor [C, H, W] and its class index. */
 export interface Sample {
   image: Tensor;
+  /** The class index; -1 when the annotations are in `target` instead (detection). */
   label: number;
+  /** Annotations that move with the image (detection: boxes, labels, ...); transforms then get `{ image, target }`. */
+  target?: SampleTarget;
 }
 
 export type OnCorrupt = 'skip' | 'error';
@@ -16,8 +20,8 @@ export type OnCorrupt = 'skip' | 'error';
  * decode, or raw uint8 pixels [C, H, W].
  */
 export type SampleSource =
-  | { kind: 'file'; path: string; label: number; mode: ImageMode; maxPixels?: number; onCorrupt: OnCorrupt }
-  | { kind: 'pixels'; data: Uint8Array; shape: number[]; label: number };
+  | { kind: 'file'; path: string; label: number; mode: ImageMode; maxPixels?: number; onCorrupt: OnCorrupt; target?: PlainTarget }
+  | { kind: 'pixels'; data: Uint8Array; shape: number[]; label: number; target?: PlainTarget };
 
 export interface Dataset {
   readonly length: number;

@@ -7,5 +7,6 @@ export { ImageList, type ImageListOptions } from './image-list.js';
 export { Cifar10, Cifar100, CIFAR10_CLASSES, CIFAR100_CLASSES, CIFAR100_COARSE_CLASSES } from './cifar.js';
 export { MnistIdx, FashionMnist, MNIST_CLASSES, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR } from './mnist.js';
 export { Subset, randomSplit, classSubset, takePerClass, type SubsetOptions } from './subset.js';
-export { DataLoader, type Batch, type DataLoaderOptions, type DataLoaderState } from './loader.js';
-export { type Transform, type TransformSpec } from './transform.js';
+export { DataLoader, type Batch, type StackedBatch, type DataLoaderOptions, type TargetDataLoaderOptions, type DataLoaderState } from './loader.js';
+export { type Transform, type TargetTransform, type TargetSample, type TransformSpec } from './transform.js';
+export { type SampleTarget, type PlainTarget } from './target.js';

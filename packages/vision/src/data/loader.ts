@@ -4,7 +4,8 @@ import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import { labelTensor, loadSourceOrSkip, type Dataset, type Sample } from './dataset.js';
 import { Rng } from './rng.js';
-import { applyTransform, resolveTransform, type Transform, type TransformSpec } from './transform.js';
+import { disposeTensors, targetFromPlain, tensorsIn } from './target.js';
+import { applyTargetTransform, applyTransform, resolveTransform, type TargetTransform, type Transform, type TransformSpec } from './transform.js';
 import { WorkerPool, type BatchReply } from './worker-pool.js';
 
 export interface Batch {
@@ -16,7 +17,13 @@ export interface Batch {
   indices: number[];
 }
 
-export interface DataLoaderOptions {
+/** What the default collate makes of a batch: stacked images and int64 labels. */
+export interface StackedBatch {
+  images: Tensor;
+  labels: Tensor;
+}
+
+export interface DataLoaderOptions<B extends object = StackedBatch> {
   /** Samples per batch (default 1). */
   batchSize?: number;
   /** A new seeded permutation every epoch (default false: dataset order). */
@@ -34,10 +41,19 @@ export interface DataLoaderOptions {
   /**
    * Applied to every sample with its own RNG, `Rng.forSample(seed, epoch, index)`. Worker threads
    * need a TransformSpec (module + export + JSON options); a function works with numWorkers 0.
+   * Samples with a `target` (detection) are passed as `{ image, target }` (see TargetDataLoaderOptions).
    */
   transform?: Transform | TransformSpec;
-  /** Makes a batch of samples (default: stack images, int64 labels). Sample tensors are disposed after it returns, except those it returns. */
-  collate?: (samples: Sample[]) => { images: Tensor; labels: Tensor };
+  /**
+   * Makes a batch of samples (default: stack images, int64 labels; samples with targets need one,
+   * e.g. collateDetection). Sample tensors are disposed after it returns, except those it returns.
+   */
+  collate?: (samples: Sample[]) => B;
+}
+
+/** Options with a transform of `{ image, target }` samples, for datasets with targets (detection). */
+export interface TargetDataLoaderOptions<B extends object = StackedBatch> extends Omit<DataLoaderOptions<B>, 'transform'> {
+  transform: TargetTransform;
 }
 
 /** Where a DataLoader is: the epoch and how many of its batches were handed out. */
@@ -53,24 +69,26 @@ export interface DataLoaderState {
  *     const loader = new DataLoader(data, { batchSize: 64, shuffle: true, numWorkers: 4, transform: spec });
  *     for (let e = 0; e < epochs; e++) for await (const { images, labels } of loader) { ... }
  */
-export class DataLoader implements AsyncIterable<Batch> {
+export class DataLoader<B extends object = StackedBatch> implements AsyncIterable<B & { indices: number[] }> {
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly dropLast: boolean;
   readonly seed: number;
   readonly numWorkers: number;
   readonly prefetch: number;
-  private readonly transform?: Transform | TransformSpec;
-  private readonly collate?: DataLoaderOptions['collate'];
+  private readonly transform?: Transform | TargetTransform | TransformSpec;
+  private readonly collate?: DataLoaderOptions<B>['collate'];
   private readonly pool?: WorkerPool;
   private currentEpoch: number;
   private position = 0;
   private iterating = false;
   private readonly warned = new Set<string>();
 
+  constructor(dataset: Dataset, options?: DataLoaderOptions<B>);
+  constructor(dataset: Dataset, options: TargetDataLoaderOptions<B>);
   constructor(
     readonly dataset: Dataset,
-    options: DataLoaderOptions = {},
+    options: DataLoaderOptions<B> | TargetDataLoaderOptions<B> = {},
   ) {
     this.batchSize = positiveInteger(options.batchSize ?? 1, 'batchSize');
     this.shuffle = options.shuffle ?? false;
@@ -129,10 +147,10 @@ export class DataLoader implements AsyncIterable<Batch> {
     return Int32Array.from({ length: n }, (_, i) => i);
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Batch, void, undefined> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<B & { indices: number[] }, void, undefined> {
     if (this.iterating) throw new Error('DataLoader: already being iterated; finish or break the other loop first');
     this.iterating = true;
-    const pending: Array<Promise<Batch | null>> = [];
+    const pending: Array<Promise<(B & { indices: number[] }) | null>> = [];
     try {
       if (this.position >= this.length) this.advance();
       const epoch = this.currentEpoch;
@@ -152,7 +170,7 @@ export class DataLoader implements AsyncIterable<Batch> {
       }
     } finally {
       this.iterating = false;
-      for (const batch of pending) batch.then((b) => b && disposeBatch(b), () => {});
+      for (const batch of pending) batch.then((b) => b && disposeTensors(b), () => {});
     }
   }
 
@@ -175,8 +193,8 @@ export class DataLoader implements AsyncIterable<Batch> {
     return !this.transform && !this.collate && typeof this.dataset.getBatch === 'function';
   }
 
-  private async loadBatch(indices: number[], epoch: number, transform: Transform | undefined): Promise<Batch | null> {
-    if (this.gathers) return { ...this.dataset.getBatch!(indices), indices };
+  private async loadBatch(indices: number[], epoch: number, transform: Transform | undefined): Promise<(B & { indices: number[] }) | null> {
+    if (this.gathers) return { ...this.dataset.getBatch!(indices), indices } as unknown as B & { indices: number[] };
     if (this.pool) {
       const spec = this.transform as TransformSpec | undefined;
       const items = indices.map((index) => ({ index, source: this.dataset.source!(index) }));
@@ -191,12 +209,14 @@ export class DataLoader implements AsyncIterable<Batch> {
         const result = loaded[k];
         if (result.status === 'rejected') throw result.reason;
         if (!result.value) continue;
-        samples.push({ image: applyTransform(result.value.image, transform, this.seed, epoch, indices[k]), label: result.value.label });
+        const { image, label, target } = result.value;
+        if (target) samples.push({ ...applyTargetTransform({ image, target }, transform, this.seed, epoch, indices[k]), label });
+        else samples.push({ image: applyTransform(image, transform, this.seed, epoch, indices[k]), label });
         kept.push(indices[k]);
       }
     } catch (error) {
-      for (const result of loaded.slice(k)) if (result.status === 'fulfilled') result.value?.image.dispose();
-      for (const s of samples) s.image.dispose();
+      for (const result of loaded.slice(k)) if (result.status === 'fulfilled') disposeTensors(result.value);
+      disposeTensors(samples);
       throw error;
     }
     return this.collateSamples(samples, kept);
@@ -211,31 +231,37 @@ export class DataLoader implements AsyncIterable<Batch> {
       this.warnSkipped([result.skipped]);
       return null;
     }
-    return { image: result.image, label: source.label };
+    return source.target ? { image: result.image, label: source.label, target: targetFromPlain(source.target) } : { image: result.image, label: source.label };
   }
 
-  private fromReply(reply: BatchReply): Batch | null {
+  private fromReply(reply: BatchReply): (B & { indices: number[] }) | null {
     this.warnSkipped(reply.skipped);
     const count = reply.indices.length;
     if (count === 0) return null;
     const bytes = new Uint8Array(reply.buffer);
     const first = reply.shapes[0];
-    if (!this.collate && reply.shapes.every((s) => sameShape(s, first))) {
-      return { images: fromBytes(bytes, [count, ...first], reply), labels: labelTensor(reply.labels), indices: reply.indices };
+    if (!this.collate && !reply.targets && reply.shapes.every((s) => sameShape(s, first))) {
+      return { images: fromBytes(bytes, [count, ...first], reply), labels: labelTensor(reply.labels), indices: reply.indices } as unknown as B & { indices: number[] };
     }
     const samples: Sample[] = [];
     let offset = 0;
     reply.shapes.forEach((shape, k) => {
       const size = shape.reduce((a, b) => a * b, 1) * bytesPerElement(reply.bytesDtype);
-      samples.push({ image: fromBytes(bytes.subarray(offset, (offset += size)), shape, reply), label: reply.labels[k] });
+      const target = reply.targets?.[k];
+      samples.push({ image: fromBytes(bytes.subarray(offset, (offset += size)), shape, reply), label: reply.labels[k], ...(target && { target: targetFromPlain(target) }) });
     });
     return this.collateSamples(samples, reply.indices);
   }
 
-  private collateSamples(samples: Sample[], indices: number[]): Batch | null {
+  private collateSamples(samples: Sample[], indices: number[]): (B & { indices: number[] }) | null {
     if (samples.length === 0) return null;
+    let batch: object | undefined;
     try {
-      if (this.collate) return { ...this.collate(samples), indices };
+      if (this.collate) return (batch = { ...this.collate(samples), indices }) as B & { indices: number[] };
+      const withTarget = samples.findIndex((s) => s.target);
+      if (withTarget >= 0) {
+        throw new Error(`DataLoader: sample ${indices[withTarget]} has a target (detection annotations), which stacking would drop; pass a collate such as collateDetection`);
+      }
       const shape = samples[0].image.shape;
       const other = samples.findIndex((s) => !sameShape(s.image.shape, shape));
       if (other >= 0) {
@@ -244,9 +270,9 @@ export class DataLoader implements AsyncIterable<Batch> {
             'a batch needs equal shapes: add a resize/crop transform or pass collate',
         );
       }
-      return { images: torch.stack(samples.map((s) => s.image)), labels: labelTensor(samples.map((s) => s.label)), indices };
+      return { images: torch.stack(samples.map((s) => s.image)), labels: labelTensor(samples.map((s) => s.label)), indices } as unknown as B & { indices: number[] };
     } finally {
-      for (const s of samples) s.image.dispose();
+      disposeTensors(samples, tensorsIn(batch));
     }
   }
 
@@ -273,11 +299,6 @@ function bytesPerElement(dtype: torch.DType): number {
 
 function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-function disposeBatch(batch: Batch): void {
-  batch.images.dispose();
-  batch.labels.dispose();
 }
 
 function positiveInteger(value: number, name: string): number {

@@ -48,7 +48,7 @@ export class Subset implements Dataset {
   get(index: number): Sample | Promise<Sample> {
     const sample = this.dataset.get(this.parentIndex(index));
     const label = this.targets[index];
-    return sample instanceof Promise ? sample.then((s) => ({ image: s.image, label })) : { image: sample.image, label };
+    return sample instanceof Promise ? sample.then((s) => ({ ...s, label })) : { ...sample, label };
   }
 
   private parentIndex(index: number): number {

@@ -5,9 +5,22 @@ import { pathToFileURL } from 'node:url';
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import { Rng } from './rng.js';
+import { tensorsIn, type SampleTarget } from './target.js';
 
 /** A per-sample transform on a CHW image tensor; all its randomness must come from `rng`. */
 export type Transform = (image: Tensor, rng: Rng) => Tensor;
+
+/** An image with the annotations that move with it, as a transform receives it for a dataset with targets. */
+export interface TargetSample {
+  image: Tensor;
+  target: SampleTarget;
+}
+
+/**
+ * A transform for samples with targets (detection): it gets `{ image, target }` and returns the
+ * same form. Its parameter is typed loosely so box-aware transforms with their own target types fit.
+ */
+export type TargetTransform = (sample: never, rng: Rng) => TargetSample;
 
 /**
  * A transform that worker threads can re-create: `(await import(module))[export](options)` must
@@ -23,8 +36,8 @@ export interface TransformSpec {
 const made = new Map<string, Promise<Transform>>();
 
 /** The Transform a spec names (made once per thread and spec), or the function itself. */
-export function resolveTransform(transform: Transform | TransformSpec): Promise<Transform> {
-  if (typeof transform === 'function') return Promise.resolve(transform);
+export function resolveTransform(transform: Transform | TargetTransform | TransformSpec): Promise<Transform> {
+  if (typeof transform === 'function') return Promise.resolve(transform as Transform);
   const key = JSON.stringify([transform.module, transform.export, transform.options]);
   let result = made.get(key);
   if (!result) {
@@ -43,6 +56,21 @@ async function makeTransform(spec: TransformSpec): Promise<Transform> {
   const transform: unknown = factory(spec.options);
   if (typeof transform !== 'function') throw new Error(`${module}: ${name}(options) must return a transform (image, rng) => Tensor`);
   return transform as Transform;
+}
+
+/**
+ * `applyTransform` for a sample with a target: the transform gets `{ image, target }` and must
+ * return the same form; the input's tensors that it does not return are disposed.
+ */
+export function applyTargetTransform(sample: TargetSample, transform: Transform | TargetTransform | undefined, seed: number, epoch: number, index: number): TargetSample {
+  if (!transform) return sample;
+  const out = torch.tidy(() => (transform as unknown as (s: TargetSample, rng: Rng) => TargetSample)(sample, Rng.forSample(seed, epoch, index)));
+  if (!(out?.image instanceof torch.Tensor) || out.target === null || typeof out.target !== 'object') {
+    throw new TypeError(`transform of sample ${index}: a dataset with targets passes { image, target } and needs the same back; use a box-aware transform`);
+  }
+  const kept = tensorsIn(out);
+  for (const t of tensorsIn(sample)) if (!kept.has(t)) t.dispose();
+  return out;
 }
 
 /** Applies `transform` with the sample's own RNG stream; `image` is consumed (disposed or returned). */

@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import type { DType } from '@iris/torch';
 import type { SampleSource } from './dataset.js';
+import type { PlainTarget } from './target.js';
 import type { TransformSpec } from './transform.js';
 
 export interface BatchTask {
@@ -26,6 +27,8 @@ export interface BatchReply {
   buffer: ArrayBuffer;
   /** Files left out under `onCorrupt: 'skip'`, with the decoder's message. */
   skipped: Array<{ path: string; message: string }>;
+  /** Each sample's transformed target, for datasets with targets (detection). */
+  targets?: PlainTarget[];
 }
 
 export interface FailedReply {

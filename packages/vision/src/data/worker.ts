@@ -2,7 +2,8 @@
 import { parentPort } from 'node:worker_threads';
 import type { DType, Tensor } from '@iris/torch';
 import { loadSourceOrSkip } from './dataset.js';
-import { applyTransform, resolveTransform } from './transform.js';
+import { disposeTensors, targetFromPlain, targetToPlain, type PlainTarget } from './target.js';
+import { applyTargetTransform, applyTransform, resolveTransform } from './transform.js';
 import type { BatchReply, BatchTask, FailedReply } from './worker-pool.js';
 
 if (!parentPort) throw new Error('worker.js is a DataLoader worker thread; it is not meant to be run directly');
@@ -20,6 +21,7 @@ async function runTask(task: BatchTask): Promise<BatchReply> {
   const loaded = await Promise.all(task.items.map((item) => loadSourceOrSkip(item.source)));
   const images: Tensor[] = [];
   const reply: Omit<BatchReply, 'buffer' | 'dtype' | 'bytesDtype'> = { id: task.id, ok: true, shapes: [], labels: [], indices: [], skipped: [] };
+  let targets: PlainTarget[] | undefined;
   let k = 0;
   try {
     for (; k < loaded.length; k++) {
@@ -29,13 +31,23 @@ async function runTask(task: BatchTask): Promise<BatchReply> {
         reply.skipped.push(result.skipped);
         continue;
       }
-      const image = applyTransform(result.image, transform, task.seed, task.epoch, index);
-      images.push(image);
+      let image: Tensor;
+      if (source.target) {
+        const sample = applyTargetTransform({ image: result.image, target: targetFromPlain(source.target) }, transform, task.seed, task.epoch, index);
+        images.push((image = sample.image));
+        try {
+          (targets ??= []).push(targetToPlain(sample.target));
+        } finally {
+          disposeTensors(sample.target);
+        }
+      } else {
+        images.push((image = applyTransform(result.image, transform, task.seed, task.epoch, index)));
+      }
       reply.shapes.push(image.shape);
       reply.labels.push(source.label);
       reply.indices.push(index);
     }
-    return { ...reply, ...pack(images, reply.indices) };
+    return { ...reply, ...pack(images, reply.indices), ...(targets && { targets }) };
   } finally {
     for (const result of loaded.slice(k)) if ('image' in result) result.image.dispose();
     for (const image of images) image.dispose();
