@@ -4,3 +4,4 @@ export { classify, preprocess, type Prediction, type ClassifyOptions } from './c
 export { IMAGENET_CLASSES } from './data/imagenet-classes.js';
 export * as transforms from './transforms/index.js';
 export * as ops from './ops/index.js';
+export * from './detection/evaluate/index.js';
