@@ -75,8 +75,54 @@ export function findTorchvisionLibrary(env: NodeJS.ProcessEnv = process.env): st
   throw new Error(`torchvision's op library was not found (looked for ${looked.join(', ')}; IRIS_TORCHVISION_LIB is not set).\n${howTo}`);
 }
 
-/** Namespace → where its library is, for the namespaces Iris loads on demand. */
-const onDemand = new Map<string, () => string>([['torchvision', () => findTorchvisionLibrary()]]);
+/** libpython3.X.so for pip's torchvision: `$IRIS_LIBPYTHON`, else the system's or the Python prefix's beside a pip torch. */
+function findLibpython(torchvisionPath: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (env.IRIS_LIBPYTHON) return env.IRIS_LIBPYTHON;
+  // .../lib/python3.11/site-packages/torchvision/_C.so: that Python's version and its prefix's lib/.
+  const site = /^(.*)\/python(3\.\d+)\/(?:site|dist)-packages\//.exec(torchvisionPath);
+  const dirs = [...(site ? [site[1]] : []), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+  const wanted = site ? new RegExp(`^libpython${site[2].replace('.', '\\.')}\\.so(\\.1(\\.0)?)?$`) : /^libpython3\.\d+\.so(\.1(\.0)?)?$/;
+  for (const dir of dirs) {
+    if (!existsSync(dir)) continue;
+    const name = readdirSync(dir).filter((f) => wanted.test(f)).sort()[0];
+    if (name) return join(dir, name);
+  }
+  return undefined;
+}
+
+/**
+ * Loads torchvision's op library. Pip's `_C.so` also links libtorch_python, which needs
+ * Python's own symbols: when dlopen says so, libpython and pip torch's libtorch_python are
+ * loaded first (Python is never started; only its symbols are needed to load).
+ */
+function loadTorchvisionLibrary(path: string, env: NodeJS.ProcessEnv = process.env): void {
+  try {
+    loadLibrary(path);
+    return;
+  } catch (e) {
+    const message = (e as Error).message;
+    if (!/libtorch_python|undefined symbol: _?Py/.test(message)) throw e;
+    // pip's torch beside this torchvision, else the LIBTORCH the addon was pointed at.
+    const torchPython =
+      [join(dirname(dirname(resolve(path))), 'torch', 'lib'), ...(env.LIBTORCH ? [join(env.LIBTORCH, 'lib')] : [])].map((dir) => join(dir, 'libtorch_python.so')).find((p) => existsSync(p)) ??
+      join(dirname(dirname(resolve(path))), 'torch', 'lib', 'libtorch_python.so');
+    const python = findLibpython(resolve(path), env);
+    if (!python || !existsSync(torchPython)) {
+      throw new Error(
+        `${message}\n${path} is pip's torchvision, which links libtorch_python and so needs ${python ? torchPython : "Python's shared library (libpython3.X.so)"}, ` +
+          `and it was not found. Set IRIS_LIBPYTHON to the libpython3.X.so of the Python that has this torchvision, or point IRIS_TORCHVISION_LIB at a torchvision built for C++ (libtorchvision.so).`,
+      );
+    }
+    loadLibrary(python);
+    loadLibrary(torchPython);
+    loadLibrary(path);
+  }
+}
+
+/** Namespace → how to find and load its library, for the namespaces Iris loads on demand. */
+const onDemand = new Map<string, { find: () => string; load: (path: string) => void }>([
+  ['torchvision', { find: () => findTorchvisionLibrary(), load: (path) => loadTorchvisionLibrary(path) }],
+]);
 const onDemandLoaded = new Map<string, string>();
 
 /**
@@ -86,15 +132,15 @@ const onDemandLoaded = new Map<string, string>();
  */
 export function resolveOperator(name: string, overload: string): number {
   const namespace = name.slice(0, Math.max(0, name.indexOf('::')));
-  const find = onDemand.get(namespace);
-  if (!find) return native.resolveOp(name, overload);
+  const library = onDemand.get(namespace);
+  if (!library) return native.resolveOp(name, overload);
   try {
     return native.resolveOp(name, overload);
   } catch (e) {
     if (onDemandLoaded.has(namespace)) throw e;
   }
-  const path = find();
-  loadLibrary(path);
+  const path = library.find();
+  library.load(path);
   onDemandLoaded.set(namespace, path);
   try {
     return native.resolveOp(name, overload);

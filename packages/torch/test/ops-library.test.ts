@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -111,5 +111,12 @@ test('a missing torchvision library is one clear error naming what to install an
     assert.match(bad.error, new RegExp(`loadLibrary\\(${bogus.replace(/[.]/g, '\\.')}\\): .*(ELF|too short)`));
   } finally {
     dir.cleanup();
+  }
+  // A library that needs Python's symbols (pip's torchvision links libtorch_python): the error says what to set.
+  const torchPython = '/usr/lib/x86_64-linux-gnu/libtorch_python.so.1.13';
+  if (existsSync(torchPython)) {
+    const needsPython = JSON.parse(child(CALL_NMS, { IRIS_TORCHVISION_LIB: torchPython, IRIS_LIBPYTHON: undefined }).stdout);
+    assert.match(needsPython.error, /undefined symbol: PyExc_/);
+    assert.match(needsPython.error, /links libtorch_python .*Set IRIS_LIBPYTHON/);
   }
 });
