@@ -7,6 +7,7 @@ import type { Rng } from '../data/rng.js';
 import { getDimensions, type InterpolationMode } from './functional/image.js';
 import { affine, rotate, RAD_TO_DEG, type Fill } from './functional/affine.js';
 import { adjustBrightness, adjustContrast, adjustSaturation, adjustSharpness, autocontrast, equalize, invert, posterize, solarize } from './functional/color.js';
+import { imageOf, imageOnly, type TransformInput } from './sample.js';
 import { withProps } from './transform.js';
 
 export type AugmentOpName =
@@ -167,7 +168,7 @@ export function TrivialAugmentWide(options: AugmentOptions & { numMagnitudeBins?
   const interpolation = options.interpolation ?? 'nearest';
   const fill = options.fill ?? null;
   const space = trivialAugmentSpace(numMagnitudeBins);
-  const getParams = (_img: Tensor, rng: Rng): AugmentOp => {
+  const getParams = (_input: TransformInput, rng: Rng): AugmentOp => {
     const opIndex = rng.int(0, space.length);
     const { op, bins, signed } = space[opIndex];
     const magnitudeBin = bins === null ? null : rng.int(0, bins.length);
@@ -175,7 +176,7 @@ export function TrivialAugmentWide(options: AugmentOptions & { numMagnitudeBins?
     const magnitude = (magnitudeBin === null ? 0.0 : (bins as number[])[magnitudeBin]) * (negate ? -1.0 : 1.0);
     return { op, magnitude, opIndex, magnitudeBin, negate };
   };
-  return withProps((img: Tensor, rng: Rng) => applyAll(img, [getParams(img, rng)], interpolation, fill), {
+  return withProps(<I extends TransformInput>(input: I, rng: Rng): I => imageOnly('TrivialAugmentWide', input, (img) => applyAll(img, [getParams(img, rng)], interpolation, fill)), {
     numMagnitudeBins,
     interpolation,
     fill,
@@ -194,8 +195,8 @@ export function RandAugment(options: AugmentOptions & { numOps?: number; magnitu
   const interpolation = options.interpolation ?? 'nearest';
   const fill = options.fill ?? null;
   const spaces = new Map<string, OpSpace[]>();
-  const getParams = (img: Tensor, rng: Rng): AugmentOp[] => {
-    const space = spaceFor(spaces, img, (size) => randAugmentSpace(numMagnitudeBins, size, true, false));
+  const getParams = (input: TransformInput, rng: Rng): AugmentOp[] => {
+    const space = spaceFor(spaces, imageOf(input), (size) => randAugmentSpace(numMagnitudeBins, size, true, false));
     return Array.from({ length: numOps }, () => {
       const opIndex = rng.int(0, space.length);
       const { op, bins, signed } = space[opIndex];
@@ -204,7 +205,7 @@ export function RandAugment(options: AugmentOptions & { numOps?: number; magnitu
       return { op, magnitude: m, opIndex, magnitudeBin: bins === null ? null : magnitude, negate };
     });
   };
-  return withProps((img: Tensor, rng: Rng) => applyAll(img, getParams(img, rng), interpolation, fill), {
+  return withProps(<I extends TransformInput>(input: I, rng: Rng): I => imageOnly('RandAugment', input, (img) => applyAll(img, getParams(img, rng), interpolation, fill)), {
     numOps,
     magnitude,
     numMagnitudeBins,
@@ -321,11 +322,11 @@ export function AutoAugment(options: AugmentOptions & { policy?: AutoAugmentPoli
   const interpolation = options.interpolation ?? 'nearest';
   const fill = options.fill ?? null;
   const spaces = new Map<string, Map<AugmentOpName, OpSpace & { index: number }>>();
-  const getParams = (img: Tensor, rng: Rng): AutoAugmentParams => {
+  const getParams = (input: TransformInput, rng: Rng): AutoAugmentParams => {
     const policyIndex = rng.int(0, policies.length);
     const probs: [number, number] = [rng.random(), rng.random()];
     const signs: [number, number] = [rng.int(0, 2), rng.int(0, 2)];
-    const space = spaceFor(spaces, img, (size) => new Map(randAugmentSpace(10, size, false, true).map((s, i) => [s.op, { ...s, index: i }])));
+    const space = spaceFor(spaces, imageOf(input), (size) => new Map(randAugmentSpace(10, size, false, true).map((s, i) => [s.op, { ...s, index: i }])));
     const ops: AugmentOp[] = [];
     policies[policyIndex].forEach(([op, p, magnitudeBin], i) => {
       if (!(probs[i] <= p)) return;
@@ -336,5 +337,10 @@ export function AutoAugment(options: AugmentOptions & { policy?: AutoAugmentPoli
     });
     return { policyIndex, probs, signs, ops };
   };
-  return withProps((img: Tensor, rng: Rng) => applyAll(img, getParams(img, rng).ops, interpolation, fill), { policy, interpolation, fill, getParams });
+  return withProps(<I extends TransformInput>(input: I, rng: Rng): I => imageOnly('AutoAugment', input, (img) => applyAll(img, getParams(img, rng).ops, interpolation, fill)), {
+    policy,
+    interpolation,
+    fill,
+    getParams,
+  });
 }

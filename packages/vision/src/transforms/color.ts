@@ -1,9 +1,11 @@
-// Colour transforms (torchvision.transforms' ColorJitter, Grayscale, RandomGrayscale).
+// Colour transforms (torchvision.transforms' ColorJitter, Grayscale, RandomGrayscale); a detection
+// sample's target passes through.
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import type { Rng } from '../data/rng.js';
 import { getDimensions } from './functional/image.js';
 import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, rgbToGrayscale } from './functional/color.js';
+import { imageOf, onImage, type TransformInput } from './sample.js';
 import { checkProbability, withProps } from './transform.js';
 
 /** torchvision's ColorJitter._check_input: v means [center - v, center + v]; a range at exactly the centre means off (null). */
@@ -48,7 +50,7 @@ export function ColorJitter(options: ColorJitterOptions = {}) {
   const saturation = jitterRange('saturation', options.saturation ?? 0, 1, [0, Infinity], true);
   const hue = jitterRange('hue', options.hue ?? 0, 0, [-0.5, 0.5], false);
   const sample = (rng: Rng, range: [number, number] | null): number | null => (range === null ? null : rng.uniform(range[0], range[1]));
-  const getParams = (_img: Tensor, rng: Rng): ColorJitterParams => {
+  const getParams = (_input: TransformInput, rng: Rng): ColorJitterParams => {
     const order = Array.from(rng.permutation(4));
     return { order, brightness: sample(rng, brightness), contrast: sample(rng, contrast), saturation: sample(rng, saturation), hue: sample(rng, hue) };
   };
@@ -62,18 +64,20 @@ export function ColorJitter(options: ColorJitterOptions = {}) {
       }
       return img;
     });
-  return withProps((img: Tensor, rng: Rng) => apply(img, getParams(img, rng)), { brightness, contrast, saturation, hue, getParams });
+  return withProps(<I extends TransformInput>(input: I, rng: Rng): I => onImage(input, (img) => apply(img, getParams(img, rng))), { brightness, contrast, saturation, hue, getParams, apply });
 }
 
 /** Converts RGB to grayscale, with 1 or 3 (equal) output channels. */
 export function Grayscale(options: { numOutputChannels?: 1 | 3 } = {}) {
   const numOutputChannels = options.numOutputChannels ?? 1;
-  return withProps((img: Tensor) => rgbToGrayscale(img, numOutputChannels), { numOutputChannels });
+  return withProps(<I extends TransformInput>(input: I, _rng?: Rng): I => onImage(input, (img) => rgbToGrayscale(img, numOutputChannels)), { numOutputChannels });
 }
 
 /** Converts to grayscale with probability p (default 0.1), keeping the number of channels. */
 export function RandomGrayscale(options: { p?: number } = {}) {
   const p = checkProbability('RandomGrayscale', options.p ?? 0.1);
-  const getParams = (_img: Tensor, rng: Rng): { grayscale: boolean } => ({ grayscale: rng.random() < p });
-  return withProps((img: Tensor, rng: Rng) => (getParams(img, rng).grayscale ? rgbToGrayscale(img, getDimensions(img)[0] as 1 | 3) : img), { p, getParams });
+  const getParams = (_input: TransformInput, rng: Rng): { grayscale: boolean } => ({ grayscale: rng.random() < p });
+  const apply = <I extends TransformInput>(input: I, rng: Rng): I =>
+    getParams(input, rng).grayscale ? onImage(input, (img) => rgbToGrayscale(img, getDimensions(imageOf(input))[0] as 1 | 3)) : input;
+  return withProps(apply, { p, getParams });
 }

@@ -1,9 +1,11 @@
-// Random erasing (Zhong et al. 2017), as torchvision.transforms.RandomErasing.
+// Random erasing (Zhong et al. 2017), as torchvision.transforms.RandomErasing; a detection sample's
+// boxes stay (as in transforms v2), even where the erased box covers an object.
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import type { Rng } from '../data/rng.js';
 import { getDimensions, pyRound } from './functional/image.js';
 import { erase } from './functional/convert.js';
+import { imageOf, onImage, type TransformInput } from './sample.js';
 import { checkProbability, checkRange, withProps } from './transform.js';
 
 export interface RandomErasingOptions {
@@ -37,9 +39,9 @@ export function RandomErasing(options: RandomErasingOptions = {}) {
   if (typeof value === 'string' && value !== 'random') throw new RangeError(`RandomErasing: value must be a number, a list or 'random', got '${value}'`);
   const inplace = options.inplace ?? false;
   const values = typeof value === 'number' ? [value] : value === 'random' ? null : value;
-  const getParams = (img: Tensor, rng: Rng): ErasingParams | null => {
+  const getParams = (input: TransformInput, rng: Rng): ErasingParams | null => {
     if (!(rng.random() < p)) return null;
-    const [c, imgH, imgW] = getDimensions(img);
+    const [c, imgH, imgW] = getDimensions(imageOf(input));
     if (values !== null && values.length !== 1 && values.length !== c) {
       throw new RangeError(`RandomErasing: value must have 1 or ${c} (the image's channels) numbers, got [${values}]`);
     }
@@ -59,15 +61,13 @@ export function RandomErasing(options: RandomErasingOptions = {}) {
     }
     return null;
   };
-  return withProps(
-    (img: Tensor, rng: Rng) => {
-      const params = getParams(img, rng);
-      if (params === null) return img;
-      const { top, left, height, width, value: v } = params;
-      const out = erase(img, top, left, height, width, v.to({ device: img.device }), { inplace });
-      v.dispose();
-      return out;
-    },
-    { p, scale, ratio, value, inplace, getParams },
-  );
+  const apply = <I extends TransformInput>(input: I, rng: Rng): I => {
+    const params = getParams(input, rng);
+    if (params === null) return input;
+    const { top, left, height, width, value: v } = params;
+    const out = onImage(input, (img) => erase(img, top, left, height, width, v.to({ device: img.device }), { inplace }));
+    v.dispose();
+    return out;
+  };
+  return withProps(apply, { p, scale, ratio, value, inplace, getParams });
 }

@@ -1,10 +1,13 @@
 // Resizing, cropping and flipping transforms (torchvision.transforms' Resize, CenterCrop, Pad,
-// RandomCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip).
+// RandomCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip). Given a detection
+// sample they move its boxes with the image, as transforms v2 does.
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import type { Rng } from '../data/rng.js';
 import { getDimensions, pyRound, type InterpolationMode } from './functional/image.js';
 import { centerCrop, crop, hflip, pad, parsePadding, resize, resizedCrop, setupSize, vflip, type PaddingMode, type ResizeOptions } from './functional/geometry.js';
+import { cropBoundingBoxes, horizontalFlipBoundingBoxes, padBoundingBoxes, resizeBoundingBoxes, verticalFlipBoundingBoxes } from './functional/boxes.js';
+import { imageOf, onImageAndBoxes, type TransformInput } from './sample.js';
 import { checkProbability, checkRange, withProps } from './transform.js';
 
 /** A crop box: rows top..top+height, columns left..left+width. */
@@ -15,25 +18,42 @@ export interface CropParams {
   width: number;
 }
 
-/** Resizes to [h, w], or the shorter side to `size` keeping the aspect ratio (see F.resize). */
+/** Resizes to [h, w], or the shorter side to `size` keeping the aspect ratio (see F.resize); boxes scale with the image. */
 export function Resize(size: number | number[], options: ResizeOptions = {}) {
   const interpolation = options.interpolation ?? 'bilinear';
   const antialias = options.antialias ?? false;
-  return withProps((img: Tensor) => resize(img, size, { interpolation, maxSize: options.maxSize, antialias }), { size, interpolation, maxSize: options.maxSize, antialias });
+  const apply = <I extends TransformInput>(input: I, _rng?: Rng): I =>
+    onImageAndBoxes('Resize', input, (img) => resize(img, size, { interpolation, maxSize: options.maxSize, antialias }), resizeBoundingBoxes);
+  return withProps(apply, { size, interpolation, maxSize: options.maxSize, antialias });
+}
+
+/**
+ * [top, left] of F.centerCrop's window relative to the image, what the boxes subtract: negative
+ * where the image is zero-padded first (by floor((c - n) / 2) before it), as the image kernel does.
+ */
+function centerCropOffset(height: number, width: number, cropHeight: number, cropWidth: number): [number, number] {
+  const axis = (n: number, c: number): number => (c > n ? -Math.floor((c - n) / 2) : pyRound((n - c) / 2));
+  return [axis(height, cropHeight), axis(width, cropWidth)];
 }
 
 /** The centre crop of `size` ([h, w] or a number), zero-padding an image that is smaller. */
 export function CenterCrop(size: number | number[]) {
   const cropSize = setupSize('CenterCrop', size);
-  return withProps((img: Tensor) => centerCrop(img, cropSize), { size: cropSize });
+  const apply = <I extends TransformInput>(input: I, _rng?: Rng): I =>
+    onImageAndBoxes('CenterCrop', input, (img) => centerCrop(img, cropSize), (boxes, [h, w]) => {
+      const [top, left] = centerCropOffset(h, w, cropSize[0], cropSize[1]);
+      return cropBoundingBoxes(boxes, top, left, cropSize[0], cropSize[1]);
+    });
+  return withProps(apply, { size: cropSize });
 }
 
-/** Pads every side (see F.pad for the forms of `padding` and the modes). */
+/** Pads every side (see F.pad for the forms of `padding` and the modes); boxes shift by the left and top padding. */
 export function Pad(padding: number | number[], options: { fill?: number; paddingMode?: PaddingMode } = {}) {
-  parsePadding(padding);
+  const [left, , top] = parsePadding(padding);
   const fill = options.fill ?? 0;
   const paddingMode = options.paddingMode ?? 'constant';
-  return withProps((img: Tensor) => pad(img, padding, { fill, paddingMode }), { padding, fill, paddingMode });
+  const apply = <I extends TransformInput>(input: I, _rng?: Rng): I => onImageAndBoxes('Pad', input, (img) => pad(img, padding, { fill, paddingMode }), (boxes) => padBoundingBoxes(boxes, left, top));
+  return withProps(apply, { padding, fill, paddingMode });
 }
 
 export interface RandomCropOptions {
@@ -53,8 +73,8 @@ export function RandomCrop(size: number | number[], options: RandomCropOptions =
   const fill = options.fill ?? 0;
   const paddingMode = options.paddingMode ?? 'constant';
   /** The crop box in the coordinates of the padded image (padding, then padIfNeeded). */
-  const getParams = (img: Tensor, rng: Rng): CropParams => {
-    let [, h, w] = getDimensions(img);
+  const getParams = (input: TransformInput, rng: Rng): CropParams => {
+    let [, h, w] = getDimensions(imageOf(input));
     if (padding !== null) {
       const [left, right, top, bottom] = parsePadding(padding);
       h += top + bottom;
@@ -73,13 +93,30 @@ export function RandomCrop(size: number | number[], options: RandomCropOptions =
     if (padIfNeeded && height < th) x = pad(x, [0, th - height], { fill, paddingMode });
     return x;
   };
-  return withProps(
-    (img: Tensor, rng: Rng) => {
-      const { top, left, height, width } = getParams(img, rng);
-      return torch.tidy(() => crop(padded(img), top, left, height, width));
-    },
-    { size: [th, tw] as [number, number], padding, padIfNeeded, fill, paddingMode, getParams },
-  );
+  /** [left, top] of what `padded` adds before the crop, for an image of [h, w]: what the boxes shift by. */
+  const padOffset = (h: number, w: number): [number, number] => {
+    let [left, top] = [0, 0];
+    if (padding !== null) {
+      const [l, r, t, b] = parsePadding(padding);
+      [left, top, w, h] = [l, t, w + l + r, h + t + b];
+    }
+    if (padIfNeeded && w < tw) left += tw - w;
+    if (padIfNeeded && h < th) top += th - h;
+    return [left, top];
+  };
+  const apply = <I extends TransformInput>(input: I, rng: Rng): I => {
+    const { top, left, height, width } = getParams(input, rng);
+    return onImageAndBoxes(
+      'RandomCrop',
+      input,
+      (img) => torch.tidy(() => crop(padded(img), top, left, height, width)),
+      (boxes, [h, w]) => {
+        const [padLeft, padTop] = padOffset(h, w);
+        return cropBoundingBoxes(boxes, top - padTop, left - padLeft, height, width);
+      },
+    );
+  };
+  return withProps(apply, { size: [th, tw] as [number, number], padding, padIfNeeded, fill, paddingMode, getParams });
 }
 
 export interface RandomResizedCropOptions {
@@ -100,8 +137,8 @@ export function RandomResizedCrop(size: number | number[], options: RandomResize
   const interpolation = options.interpolation ?? 'bilinear';
   const antialias = options.antialias ?? false;
   /** torchvision's sampler: 10 tries at a box inside the image, else the largest centred box within the ratio range. */
-  const getParams = (img: Tensor, rng: Rng): CropParams => {
-    const [, height, width] = getDimensions(img);
+  const getParams = (input: TransformInput, rng: Rng): CropParams => {
+    const [, height, width] = getDimensions(imageOf(input));
     const area = height * width;
     const logRatio = [Math.log(ratio[0]), Math.log(ratio[1])];
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -119,27 +156,31 @@ export function RandomResizedCrop(size: number | number[], options: RandomResize
     else if (inRatio > ratio[1]) w = pyRound(h * ratio[1]);
     return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height: h, width: w };
   };
-  return withProps(
-    (img: Tensor, rng: Rng) => {
-      const { top, left, height, width } = getParams(img, rng);
-      return resizedCrop(img, top, left, height, width, outSize, { interpolation, antialias });
-    },
-    { size: outSize, scale, ratio, interpolation, antialias, getParams },
-  );
+  const apply = <I extends TransformInput>(input: I, rng: Rng): I => {
+    const { top, left, height, width } = getParams(input, rng);
+    return onImageAndBoxes(
+      'RandomResizedCrop',
+      input,
+      (img) => resizedCrop(img, top, left, height, width, outSize, { interpolation, antialias }),
+      (boxes, _before, after) => torch.tidy(() => resizeBoundingBoxes(cropBoundingBoxes(boxes, top, left, height, width), [height, width], after)),
+    );
+  };
+  return withProps(apply, { size: outSize, scale, ratio, interpolation, antialias, getParams });
 }
 
-function randomFlip(fn: string, flip: (img: Tensor) => Tensor, options: { p?: number }) {
+function randomFlip(fn: string, flip: (img: Tensor) => Tensor, flipBoxes: (boxes: Tensor, canvasSize: [number, number]) => Tensor, options: { p?: number }) {
   const p = checkProbability(fn, options.p ?? 0.5);
-  const getParams = (_img: Tensor, rng: Rng): { flip: boolean } => ({ flip: rng.random() < p });
-  return withProps((img: Tensor, rng: Rng) => (getParams(img, rng).flip ? flip(img) : img), { p, getParams });
+  const getParams = (_input: TransformInput, rng: Rng): { flip: boolean } => ({ flip: rng.random() < p });
+  const apply = <I extends TransformInput>(input: I, rng: Rng): I => (getParams(input, rng).flip ? onImageAndBoxes(fn, input, flip, flipBoxes) : input);
+  return withProps(apply, { p, getParams });
 }
 
-/** Mirrors left-right with probability p (default 0.5). */
+/** Mirrors left-right with probability p (default 0.5), boxes too. */
 export function RandomHorizontalFlip(options: { p?: number } = {}) {
-  return randomFlip('RandomHorizontalFlip', hflip, options);
+  return randomFlip('RandomHorizontalFlip', hflip, horizontalFlipBoundingBoxes, options);
 }
 
-/** Mirrors top-bottom with probability p (default 0.5). */
+/** Mirrors top-bottom with probability p (default 0.5), boxes too. */
 export function RandomVerticalFlip(options: { p?: number } = {}) {
-  return randomFlip('RandomVerticalFlip', vflip, options);
+  return randomFlip('RandomVerticalFlip', vflip, verticalFlipBoundingBoxes, options);
 }

@@ -1,8 +1,11 @@
-// Random rotations and affine warps (torchvision.transforms' RandomRotation and RandomAffine).
+// Random rotations and affine warps (torchvision.transforms' RandomRotation and RandomAffine). A
+// detection sample's boxes become the boxes enclosing their transformed corners, as transforms v2 does.
 import type { Tensor } from '@iris/torch';
 import type { Rng } from '../data/rng.js';
 import { getDimensions, pyRound, type InterpolationMode } from './functional/image.js';
 import { affine, rotate } from './functional/affine.js';
+import { affineBoundingBoxes, rotateBoundingBoxes } from './functional/boxes.js';
+import { imageOf, onImageAndBoxes, type TransformInput } from './sample.js';
 import { withProps } from './transform.js';
 
 /** torchvision's _setup_angle: x becomes [-x, x]; a list must have one of `sizes` lengths. */
@@ -35,11 +38,17 @@ export function RandomRotation(degrees: number | [number, number], options: Rand
   const interpolation = options.interpolation ?? 'nearest';
   const expand = options.expand ?? false;
   const fill = options.fill ?? 0;
-  const getParams = (_img: Tensor, rng: Rng): { angle: number } => ({ angle: rng.uniform(range[0], range[1]) });
-  return withProps(
-    (img: Tensor, rng: Rng) => rotate(img, getParams(img, rng).angle, { interpolation, expand, center: options.center, fill: channelFill(img, fill) }),
-    { degrees: range, interpolation, expand, center: options.center, fill, getParams },
-  );
+  const getParams = (_input: TransformInput, rng: Rng): { angle: number } => ({ angle: rng.uniform(range[0], range[1]) });
+  const apply = <I extends TransformInput>(input: I, rng: Rng): I => {
+    const { angle } = getParams(input, rng);
+    return onImageAndBoxes(
+      'RandomRotation',
+      input,
+      (img) => rotate(img, angle, { interpolation, expand, center: options.center, fill: channelFill(img, fill) }),
+      (boxes, before) => rotateBoundingBoxes(boxes, before, angle, { expand, center: options.center }).boxes,
+    );
+  };
+  return withProps(apply, { degrees: range, interpolation, expand, center: options.center, fill, getParams });
 }
 
 export interface RandomAffineOptions {
@@ -72,8 +81,8 @@ export function RandomAffine(degrees: number | [number, number], options: Random
   const shear = options.shear === undefined ? null : setupAngle('RandomAffine', 'shear', options.shear, [2, 4]);
   const interpolation = options.interpolation ?? 'nearest';
   const fill = options.fill ?? 0;
-  const getParams = (img: Tensor, rng: Rng): AffineParams => {
-    const [, height, width] = getDimensions(img);
+  const getParams = (input: TransformInput, rng: Rng): AffineParams => {
+    const [, height, width] = getDimensions(imageOf(input));
     const angle = rng.uniform(range[0], range[1]);
     let t: [number, number] = [0, 0];
     if (translate) {
@@ -89,11 +98,14 @@ export function RandomAffine(degrees: number | [number, number], options: Random
     }
     return { angle, translate: t, scale: s, shear: sh };
   };
-  return withProps(
-    (img: Tensor, rng: Rng) => {
-      const p = getParams(img, rng);
-      return affine(img, p.angle, p.translate, p.scale, p.shear, { interpolation, fill: channelFill(img, fill), center });
-    },
-    { degrees: range, translate, scale, shear, interpolation, fill, center, getParams },
-  );
+  const apply = <I extends TransformInput>(input: I, rng: Rng): I => {
+    const p = getParams(input, rng);
+    return onImageAndBoxes(
+      'RandomAffine',
+      input,
+      (img) => affine(img, p.angle, p.translate, p.scale, p.shear, { interpolation, fill: channelFill(img, fill), center }),
+      (boxes, before) => affineBoundingBoxes(boxes, before, p.angle, p.translate, p.scale, p.shear, { center }).boxes,
+    );
+  };
+  return withProps(apply, { degrees: range, translate, scale, shear, interpolation, fill, center, getParams });
 }

@@ -1,9 +1,11 @@
 // A transform is a function of an input and a seeded Rng, so every random choice replays from the
-// sample's seed (Rng.forSample) whichever worker runs it. Image transforms take [..., C, H, W] tensors;
-// batch transforms (MixUp, CutMix) take { images, labels } batches, as the DataLoader yields them.
+// sample's seed (Rng.forSample) whichever worker runs it. Per-sample transforms take [..., C, H, W]
+// image tensors or detection samples { image, target } (see sample.ts); batch transforms (MixUp,
+// CutMix) take { images, labels } batches, as the DataLoader yields them.
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import type { Rng } from '../data/rng.js';
+import type { DispatchTransform } from './sample.js';
 
 export type Transform<T = Tensor> = (input: T, rng: Rng) => T;
 
@@ -14,12 +16,14 @@ export interface LabeledBatch {
 }
 
 /** Attaches a transform's settings and its getParams to the function, for inspection and tests. */
-export function withProps<T, P extends object>(fn: Transform<T>, props: P): Transform<T> & P {
+export function withProps<F extends (...args: never[]) => unknown, P extends object>(fn: F, props: P): F & P {
   return Object.assign(fn, props);
 }
 
 /** Runs the transforms in order; tensors made along the way are freed as soon as the result is out. */
-export function Compose<T = Tensor>(transforms: Transform<T>[]): Transform<T> & { transforms: Transform<T>[] } {
+export function Compose(transforms: DispatchTransform[]): DispatchTransform & { transforms: DispatchTransform[] };
+export function Compose<T = Tensor>(transforms: Transform<T>[]): Transform<T> & { transforms: Transform<T>[] };
+export function Compose<T>(transforms: Transform<T>[]) {
   return withProps((input: T, rng: Rng) => torch.tidy(() => transforms.reduce((x, t) => t(x, rng), input)), { transforms });
 }
 
@@ -34,7 +38,9 @@ export function checkRange(fn: string, name: string, range: number[]): [number, 
 }
 
 /** Applies all the transforms with probability p (default 0.5), else none. */
-export function RandomApply<T = Tensor>(transforms: Transform<T>[], options: { p?: number } = {}) {
+export function RandomApply(transforms: DispatchTransform[], options?: { p?: number }): DispatchTransform & { transforms: DispatchTransform[]; p: number; getParams: (input: unknown, rng: Rng) => { apply: boolean } };
+export function RandomApply<T = Tensor>(transforms: Transform<T>[], options?: { p?: number }): Transform<T> & { transforms: Transform<T>[]; p: number; getParams: (input: T, rng: Rng) => { apply: boolean } };
+export function RandomApply<T>(transforms: Transform<T>[], options: { p?: number } = {}) {
   const p = options.p ?? 0.5;
   checkProbability('RandomApply', p);
   const all = Compose(transforms);
@@ -44,7 +50,9 @@ export function RandomApply<T = Tensor>(transforms: Transform<T>[], options: { p
 }
 
 /** Applies one of the transforms, picked uniformly or with the relative weights `p` (Python's random.choices). */
-export function RandomChoice<T = Tensor>(transforms: Transform<T>[], options: { p?: number[] } = {}) {
+export function RandomChoice(transforms: DispatchTransform[], options?: { p?: number[] }): DispatchTransform & { transforms: DispatchTransform[]; p: number[] | undefined; getParams: (input: unknown, rng: Rng) => { index: number } };
+export function RandomChoice<T = Tensor>(transforms: Transform<T>[], options?: { p?: number[] }): Transform<T> & { transforms: Transform<T>[]; p: number[] | undefined; getParams: (input: T, rng: Rng) => { index: number } };
+export function RandomChoice<T>(transforms: Transform<T>[], options: { p?: number[] } = {}) {
   if (transforms.length === 0) throw new RangeError('RandomChoice: give at least one transform');
   const weights = options.p;
   if (weights !== undefined && (weights.length !== transforms.length || weights.some((w) => !(w >= 0)))) {

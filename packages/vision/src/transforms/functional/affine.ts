@@ -84,7 +84,7 @@ function applyGridTransform(img: Tensor, grid: Tensor, mode: InterpolationMode, 
 }
 
 /** (width, height) of the box holding the whole image after the affine map `matrix` (rotate's expand). */
-function computeAffineOutputSize(matrix: number[], w: number, h: number): [number, number] {
+export function computeAffineOutputSize(matrix: number[], w: number, h: number): [number, number] {
   return torch.tidy(() => {
     const pts = torch.tensor([
       [-0.5 * w, -0.5 * h, 1.0],

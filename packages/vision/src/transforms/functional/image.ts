@@ -88,8 +88,8 @@ export function castSqueezeOut(img: Tensor, squeezed: Omit<Squeezed, 'img'>): Te
   return out;
 }
 
-/** Python's round(): halves go to the even neighbour (round(2.5) == 2). */
+/** Python's round(): halves go to the even neighbour (round(2.5) == 2), and an integer has no sign of zero. */
 export function pyRound(x: number): number {
   const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return (r - x === 0.5 && r % 2 !== 0 ? r - 1 : r) + 0;
 }
