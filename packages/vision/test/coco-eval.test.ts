@@ -266,6 +266,10 @@ test('useCats false pools categories; imgIds and catIds evaluate a subset', () =
   assert.deepEqual(pooled.counts, [10, 101, 1, 4, 3]);
   close(pooled.stats[AP], 1, 'pooled');
   assert.deepEqual(pooled.perClass, []);
+  // Pooled, an image's detections are concatenated category by category before the stable sort:
+  // an equal-score miss of category 2 listed first still ranks after the hit of category 1.
+  const tie = cocoEvaluate(gt, [dt(1, [50, 50, 10, 10], 0.5, 2), dt(1, [0, 0, 10, 10], 0.5, 1), dt(2, [0, 0, 10, 10], 0.4, 2)], { useCats: false });
+  close(tie.stats[AP], (51 + 50 * (2 / 3)) / 101, 'pooled tie');
   // Image 2 alone: class 2 is found, class 1 has no ground truth there.
   const image2 = cocoEvaluate(gt, dets, { imgIds: [2] });
   near(image2.perClass.map((c) => c.ap), [-1, 1], 'image 2');
