@@ -94,7 +94,7 @@ test('COCO: every annotation problem names the annotation, its image and what is
     /image 3: annotated as 20x25 but .*im3\.png is 20x20/,
     /image 4: image file .*missing\.png: no such file \(images are looked for in .*images\/train; pass imagesDir/,
     /image 5: image file .*garbage\.png cannot be read/,
-    /pass onInvalid: 'skip' \(or 'clip'\)/,
+    /onInvalid 'skip' \(iris: --on-invalid skip\) leaves out what is wrong/,
   );
   assert.equal(error.issues.length, 10);
   assert.ok(error.issues.every((i) => i.file === file && i.action === 'refused'));
@@ -128,12 +128,18 @@ test('COCO: an image that passes its header check but is truncated fails at deco
   const warn = console.warn;
   const warnings: string[] = [];
   console.warn = (m: string) => warnings.push(m);
+  const threaded = new DataLoader(tolerant, { batchSize: 2, collate: collateDetection, numWorkers: 1 });
   try {
     for await (const batch of loader) assert.deepEqual(batch.indices, [0]);
+    for await (const batch of threaded) {
+      assert.deepEqual(batch.indices, [0]);
+      assert.deepEqual(batch.targets.map((t) => t.imageId), [1], 'the targets stay with their images when one is skipped in a worker');
+    }
   } finally {
     console.warn = warn;
+    await threaded.close();
   }
-  assert.match(warnings.join('\n'), /skipping .*truncated\.png: cannot decode image/);
+  assert.equal(warnings.filter((w) => /skipping .*truncated\.png: cannot decode image/.test(w)).length, 2);
 });
 
 const VOC = join(dir.path, 'VOC2012');

@@ -159,13 +159,16 @@ export function scenesCacheDir(params: ScenesParams, cacheRoot = scenesCacheRoot
  * the parameters. Generation goes to a temporary folder renamed at the end, so a run that is
  * stopped, or two that race, never leave a half-written dataset.
  */
-export async function ensureFashionMnistScenes(options: Partial<Omit<FashionMnistScenesOptions, 'out'>> & { dir?: string; cacheRoot?: string } = {}): Promise<string> {
+export async function ensureFashionMnistScenes(options: Partial<Omit<FashionMnistScenesOptions, 'out'>> & { dir?: string; cacheRoot?: string; log?: (message: string) => void } = {}): Promise<string> {
   const params = scenesParams(options);
   const dir = resolve(options.dir ?? scenesCacheDir(params, options.cacheRoot));
   if (existsSync(join(dir, 'annotations', 'val.json')) && existsSync(join(dir, 'annotations', 'train.json'))) return dir;
   const partial = `${dir}.partial-${process.pid}-${Date.now()}`;
+  const started = performance.now();
+  (options.log ?? console.warn)(`fashion-mnist-scenes: making ${params.train} train and ${params.val} val scenes of ${params.size} px into ${dir} (once; later runs reuse it)`);
   try {
     await makeFashionMnistScenes({ ...options, ...params, out: partial });
+    (options.log ?? console.warn)(`fashion-mnist-scenes: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     try {
       renameSync(partial, dir);
     } catch (error) {

@@ -43,7 +43,7 @@ const SHOWN = 20;
 export class DetectionDataError extends Error {
   constructor(
     readonly issues: DataIssue[],
-    hint = "pass onInvalid: 'skip' (or 'clip') to leave out what is wrong",
+    hint = "onInvalid 'skip' (iris: --on-invalid skip) leaves out what is wrong, 'clip' also clips boxes into the image",
   ) {
     const lines = issues.slice(0, SHOWN).map(formatIssue);
     if (issues.length > SHOWN) lines.push(`... and ${issues.length - SHOWN} more`);
