@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as torch from '@iris/torch';
 import { DataLoader, Rng, type TransformSpec } from '../src/data/index.js';
-import { readCoco, readVoc, readYolo, detectionDataset, collateDetection, DetectionDataset, VOC_CLASSES } from '../src/detection/data/index.js';
+import { readCoco, readVoc, readYolo, detectionDataset, collateDetection, makeFashionMnistScenes, DetectionDataset, VOC_CLASSES } from '../src/detection/data/index.js';
+import { detectionPresetTrain } from '../src/transforms/index.js';
 import { makeFlipBoxes } from './detection-transforms.js';
 import { runPython, tempDir } from './helpers/reference.js';
 
@@ -162,4 +163,34 @@ test('live tensors: loading detection batches leaks nothing', async () => {
     }
   }
   assert.equal(torch.liveTensors(), before);
+});
+
+test("torchvision's SSD training preset (Iris's box-aware transforms) through the DataLoader: the same samples in worker threads as applied by hand", async () => {
+  const out = join(dir.path, 'scenes');
+  await makeFashionMnistScenes({ out, train: 0, val: 6, size: 96, seed: 2, preview: false });
+  const dataset = await detectionDataset(`coco:${out}`, 'val');
+  const options = { dataAugmentation: 'ssd' as const };
+  const spec: TransformSpec = { module: new URL('../src/transforms/index.js', import.meta.url).href, export: 'detectionPresetTrain', options };
+  const run = async (numWorkers: number) => {
+    const loader = new DataLoader(dataset, { batchSize: 4, collate: collateDetection, numWorkers, transform: numWorkers ? spec : detectionPresetTrain(options), seed: 9 });
+    const seen: Array<{ index: number; image: number[]; shape: number[]; boxes: number[]; labels: number[] }> = [];
+    for await (const batch of loader) {
+      batch.indices.forEach((index, k) => seen.push({ index, image: batch.images[k].toFlatArray(), shape: batch.images[k].shape, boxes: batch.targets[k].boxes.toFlatArray(), labels: batch.targets[k].labels.toFlatArray() }));
+      for (const t of [...batch.images, ...batch.targets.flatMap((t) => [t.boxes, t.labels, t.area, t.iscrowd])]) t.dispose();
+    }
+    await loader.close();
+    return seen;
+  };
+  const main = await run(0);
+  assert.deepEqual(await run(2), main);
+  const preset = detectionPresetTrain(options);
+  for (const s of main) {
+    const sample = await dataset.get(s.index);
+    const expected = preset(sample as Parameters<typeof preset>[0], Rng.forSample(9, 0, s.index)) as unknown as { image: torch.Tensor; target: { boxes: torch.Tensor; labels: torch.Tensor } };
+    assert.deepEqual(s.boxes, expected.target.boxes.toFlatArray(), `sample ${s.index}: boxes`);
+    assert.deepEqual(s.labels, expected.target.labels.toFlatArray(), `sample ${s.index}: labels`);
+    assert.deepEqual(s.image, expected.image.toFlatArray(), `sample ${s.index}: image`);
+    const [, h, w] = s.shape;
+    for (let i = 0; i < s.boxes.length; i += 4) assert.ok(s.boxes[i] >= 0 && s.boxes[i + 1] >= 0 && s.boxes[i + 2] <= w && s.boxes[i + 3] <= h, 'boxes stay in the image');
+  }
 });
