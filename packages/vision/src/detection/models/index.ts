@@ -1,4 +1,5 @@
 // Importing a family's file registers its detectors; this list is the whole detection zoo.
+import './faster-rcnn.js';
 
 export {
   registerDetector,
@@ -13,3 +14,44 @@ export {
   COCO_CATEGORIES,
 } from './registry.js';
 export type { Detector, DetectorEntry, DetectorOptions, DetectorWeightsSpec, DetectorConfig, Detection, DetectionTarget } from './registry.js';
+export { ImageList } from './image-list.js';
+export { GeneralizedRCNNTransform, resizeImage, resizeBoxes, resizeScale, type GeneralizedRCNNTransformOptions } from './transform.js';
+export { AnchorGenerator } from './anchor-utils.js';
+export { BoxCoder } from './box-coder.js';
+export { Matcher } from './matcher.js';
+export { BalancedPositiveNegativeSampler } from './balanced-sampler.js';
+export { RPNHead, RegionProposalNetwork, concatBoxPredictionLayers, permuteAndFlatten, type RegionProposalNetworkOptions, type TrainTest } from './rpn.js';
+export { RoIHeads, fastrcnnLoss, type RoIHeadsOptions, type RoIPooler } from './roi-heads.js';
+export { GeneralizedRCNN, type DetectionBackbone } from './generalized-rcnn.js';
+export {
+  BackboneWithFPN,
+  IntermediateLayerGetter,
+  SingleMapBackbone,
+  resnetFpnBackbone,
+  resnetFpnExtractor,
+  mobilenetBackbone,
+  mobilenetExtractor,
+  replaceBatchNorm,
+  validateTrainableLayers,
+  frozenBatchNorm2d,
+  batchNorm2d,
+  type BackboneWithFPNOptions,
+  type ResnetFpnBackboneOptions,
+  type ResnetFpnExtractorOptions,
+  type MobilenetBackboneOptions,
+  type MobilenetExtractorOptions,
+} from './backbone-utils.js';
+export {
+  FasterRCNN,
+  TwoMLPHead,
+  FastRCNNConvFCHead,
+  FastRCNNPredictor,
+  defaultAnchorGen,
+  overwriteEps,
+  fasterrcnnResnet50Fpn,
+  fasterrcnnResnet50FpnV2,
+  fasterrcnnMobilenetV3LargeFpn,
+  fasterrcnnMobilenetV3Large320Fpn,
+  type FasterRCNNOptions,
+  type FasterRCNNBuilderOptions,
+} from './faster-rcnn.js';

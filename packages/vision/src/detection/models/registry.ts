@@ -33,6 +33,8 @@ export interface Detector extends nn.Module {
   readonly numClasses: number;
   /** Replaces the class-dependent head for `numClasses` (background included), keeping the rest (fine-tuning). */
   replaceHead(numClasses: number): void;
+  /** Renames or drops keys of an older file before it is loaded (torchvision's _load_from_state_dict upgrades). */
+  adaptStateDict?(stateDict: Map<string, Tensor>): Map<string, Tensor>;
 }
 
 /** A COCO-trained weights file of a detector, as torchvision's `*_Weights` enums describe it. */
@@ -187,7 +189,7 @@ export function createDetector(name: string, options: DetectorOptions = {}): Det
   const model = entry.build({ ...given, numClasses: fileClasses, pretrainedBackbone: false }, spec);
   const stateDict = loadStateDictFile(path);
   try {
-    model.loadStateDict(stateDict);
+    model.loadStateDict(model.adaptStateDict ? model.adaptStateDict(stateDict) : stateDict);
   } catch (error) {
     throw new Error(`createDetector('${name}'): ${path} does not fit the model as built (build options ${JSON.stringify(given)}): ${(error as Error).message}`);
   } finally {
