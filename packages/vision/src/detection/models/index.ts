@@ -1,5 +1,9 @@
 // Importing a family's file registers its detectors; this list is the whole detection zoo.
 import './faster-rcnn.js';
+import './ssd.js';
+import './ssdlite.js';
+import './retinanet.js';
+import './fcos.js';
 
 export {
   registerDetector,
@@ -55,3 +59,46 @@ export {
   type FasterRCNNOptions,
   type FasterRCNNBuilderOptions,
 } from './faster-rcnn.js';
+export { DefaultBoxGenerator, type DefaultBoxGeneratorOptions } from './default-boxes.js';
+export { BoxLinearCoder } from './box-linear-coder.js';
+export {
+  SSD,
+  SSDHead,
+  SSDScoringHead,
+  SSDClassificationHead,
+  SSDRegressionHead,
+  SSDMatcher,
+  SSDFeatureExtractorVGG,
+  vggExtractor,
+  retrieveOutChannels,
+  ssd300Vgg16,
+  type SSDOptions,
+  type SSDHeadModule,
+  type SSDHeadOutputs,
+  type SSDBackbone,
+  type SSD300Options,
+} from './ssd.js';
+export {
+  SSDLiteHead,
+  SSDLiteClassificationHead,
+  SSDLiteRegressionHead,
+  SSDLiteFeatureExtractorMobileNet,
+  ssdliteMobilenetExtractor,
+  ssdlite320MobilenetV3Large,
+  type SSDLite320Options,
+} from './ssdlite.js';
+export {
+  RetinaNet,
+  RetinaNetHead,
+  RetinaNetClassificationHead,
+  RetinaNetRegressionHead,
+  defaultAnchorGenerator,
+  resnet50Backbone,
+  retinanetResnet50Fpn,
+  retinanetResnet50FpnV2,
+  type RetinaNetOptions,
+  type DenseHeadOutputs,
+  type FpnBackbone,
+  type BoxLossType,
+} from './retinanet.js';
+export { FCOS, FCOSHead, FCOSClassificationHead, FCOSRegressionHead, fcosResnet50Fpn, type FCOSOptions, type FCOSHeadOutputs } from './fcos.js';

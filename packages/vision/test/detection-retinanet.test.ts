@@ -1,0 +1,74 @@
+// retinanet_resnet50_fpn and _v2 against torchvision 0.14: seeded initialisation, eval detections
+// on two images of different sizes, the train-mode losses (focal loss; L1 for v1, GIoU for v2)
+// and gradients with torchvision's perturbed weights loaded strictly; the COCO weights' old head
+// keys; the registry's metadata. Small images (min side 160) keep the file short on 2 cores.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as torch from '@iris/torch';
+import { createDetector, detectorInfo, listDetectors, type RetinaNet } from '../src/detection/index.js';
+import { assertRegistryMatches, runDetectorCases, type DetectorCase } from './helpers/one-stage-parity.js';
+
+torch.setNumThreads(2);
+
+const TARGETS = [
+  { boxes: [[20, 30, 120, 140], [100, 40, 190, 145], [30, 100, 60, 130]], labels: [1, 3, 4] },
+  { boxes: [[10, 10, 160, 180], [50, 60, 90, 110], [100, 120, 165, 185]], labels: [2, 1, 4] },
+];
+const SIZE = { options: { minSize: 160, maxSize: 224 }, kwargs: { min_size: 160, max_size: 224 } };
+const IMAGES = [[3, 150, 200], [3, 190, 170]];
+
+const CASES: DetectorCase[] = [
+  { id: 'retinanet', name: 'retinanet_resnet50_fpn', options: { numClasses: 5, ...SIZE.options }, kwargs: { num_classes: 5, ...SIZE.kwargs }, seed: 5, images: IMAGES, targets: TARGETS, legacyFile: true },
+  { id: 'retinanet_v2', name: 'retinanet_resnet50_fpn_v2', options: { numClasses: 5, ...SIZE.options }, kwargs: { num_classes: 5, ...SIZE.kwargs }, seed: 6, images: IMAGES, targets: TARGETS },
+];
+const NAMES = ['retinanet_resnet50_fpn', 'retinanet_resnet50_fpn_v2'];
+
+let run: ReturnType<typeof runDetectorCases>;
+before(() => {
+  run = runDetectorCases(CASES, NAMES);
+});
+after(() => run.cleanup());
+
+for (const c of CASES) {
+  test(`${c.name}: seeded init, eval detections, train losses and gradients equal torchvision's`, (t) => {
+    t.diagnostic(JSON.stringify(run.check(c.id)));
+  });
+}
+
+test('both RetinaNets are registered with torchvision’s COCO weights, box mAP, categories and parameter counts', () => {
+  assert.deepEqual(listDetectors('retinanet*'), NAMES);
+  for (const name of NAMES) assertRegistryMatches(name, run.meta[name]);
+  assert.ok(detectorInfo('retinanet_resnet50_fpn').weights[0].afterLoad, 'v1 COCO weights: eps 0 after loading, as torchvision');
+});
+
+test('the pre-0.13 head keys of the COCO file (conv.0, conv.2, ...) load as conv.0.0, conv.1.0, ...; v2 keys are left alone', () => {
+  const model = createDetector('retinanet_resnet50_fpn', { numClasses: 5, ...SIZE.options }) as RetinaNet;
+  const current = model.stateDict();
+  const legacy = new Map([...current].map(([k, v]) => [k.replace(/^(head\.(?:classification|regression)_head\.conv\.)(\d)\.0\.(weight|bias)$/, (_, p, i, t) => `${p}${2 * Number(i)}.${t}`), v]));
+  assert.ok(legacy.has('head.classification_head.conv.6.weight') && !legacy.has('head.classification_head.conv.3.0.weight'));
+  const adapted = model.adaptStateDict(legacy);
+  assert.deepEqual([...adapted.keys()], [...current.keys()]);
+  assert.deepEqual(model.loadStateDict(adapted), { missingKeys: [], unexpectedKeys: [] });
+  const v2 = createDetector('retinanet_resnet50_fpn_v2', { numClasses: 5 }) as RetinaNet;
+  const keys = [...v2.stateDict().keys()];
+  assert.deepEqual([...v2.adaptStateDict(v2.stateDict()).keys()], keys, 'GroupNorm keys (conv.0.1.weight) are not renamed');
+});
+
+test('createDetector({ pretrained: file }) with the old head keys: FrozenBatchNorm2d, keys upgraded, torchvision’s detections', () => {
+  const model = createDetector('retinanet_resnet50_fpn', { numClasses: 5, ...SIZE.options, pretrained: run.path('retinanet', 'legacy.pth') }) as RetinaNet;
+  assert.equal(model.backbone.getSubmodule('body.bn1').constructor.name, 'FrozenBatchNorm2d', 'built as for pretrained weights');
+  assert.ok(!model.backbone.getSubmodule('body.layer1').parameters().some((p) => p.requiresGrad), 'conv1 and layer1 frozen (3 trainable stages)');
+  run.assertEvalMatches('retinanet', model);
+});
+
+test('replaceHead keeps the backbone and the v2 head’s GroupNorm and GIoU loss', () => {
+  const model = createDetector('retinanet_resnet50_fpn_v2', { numClasses: 5, ...SIZE.options }) as RetinaNet;
+  const backbone = model.backbone.parameters();
+  model.replaceHead(3);
+  assert.equal(model.numClasses, 3);
+  assert.equal(model.head.regressionHead.lossType, 'giou');
+  assert.equal(model.head.classificationHead.conv.getSubmodule('0.1').constructor.name, 'GroupNorm');
+  assert.deepEqual(model.head.classificationHead.clsLogits.weight.shape, [9 * 3, 256, 3, 3]);
+  assert.ok(model.backbone.parameters().every((p, i) => p === backbone[i]));
+  assert.throws(() => createDetector('retinanet_resnet50_fpn', { topk: 10 }), /retinanet_resnet50_fpn: unknown option 'topk'/);
+});
