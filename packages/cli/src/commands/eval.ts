@@ -5,7 +5,8 @@ import * as torch from '@iris/torch';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../options.js';
-import { openRun } from './run-files.js';
+import { openRun, inferenceForward, precisionOption } from './run-files.js';
+import type { Precision } from '@iris/vision/train';
 import { openDataset } from './datasets.js';
 
 export const spec: CommandSpec = {
@@ -20,6 +21,7 @@ export const spec: CommandSpec = {
     weights: { type: 'string', placeholder: 'FILE', description: 'weights to evaluate instead of RUN/best.safetensors' },
     batchSize: { type: 'integer', min: 1, default: 256, description: 'images per batch' },
     json: { type: 'boolean', default: false, description: 'print the report as JSON' },
+    precision: precisionOption,
   },
   examples: ['iris eval --run runs/fmnist', 'iris eval --run runs/fmnist --split validation --json'],
 };
@@ -34,10 +36,11 @@ export async function evalCommand({ values: flags }: ParsedCommand): Promise<num
     throw new UsageError(`iris eval: the dataset has ${data.classes.length} classes, the run's model ${run.classes.length}`);
   }
   const loader = new DataLoader(flags.split === 'validation' ? data.validation : data.test, { batchSize: Number(flags.batchSize), transform: makeRecipeTransform({ ...run.transform, train: false }) });
+  const forward = inferenceForward(run, model, flags.precision as Precision | undefined);
   const metrics = new ClassificationMetrics(run.classes.length);
   for await (const batch of loader) {
     torch.noGrad(() => torch.tidy(() => {
-      const logits = model.forward(batch.images);
+      const logits = forward(batch.images);
       metrics.update(logits, batch.labels, torch.nn.functional.crossEntropy(logits, batch.labels).item());
     }));
     batch.images.dispose();

@@ -7,7 +7,8 @@ import { functional as TF } from '@iris/vision/transforms';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../options.js';
-import { openRun } from './run-files.js';
+import { openRun, inferenceForward, precisionOption } from './run-files.js';
+import type { Precision } from '@iris/vision/train';
 
 export const spec: CommandSpec = {
   name: 'predict',
@@ -19,6 +20,7 @@ export const spec: CommandSpec = {
     weights: { type: 'string', placeholder: 'FILE', description: 'weights to use instead of RUN/best.safetensors' },
     topk: { type: 'integer', min: 1, default: 5, description: 'how many classes to show per image' },
     json: { type: 'boolean', default: false, description: 'print the predictions as JSON' },
+    precision: precisionOption,
   },
   examples: ['iris predict shirt.png --run runs/fmnist', 'iris predict photos/ --run runs/fmnist --json --topk 3'],
 };
@@ -27,6 +29,7 @@ export async function predictCommand({ positional, values: flags }: ParsedComman
   if (positional.length === 0) throw new UsageError('iris predict IMAGE|DIR --run RUN_DIR: give images to classify');
   if (!flags.run) throw new UsageError('iris predict: --run RUN_DIR (a folder written by iris train) is required');
   const { run, model } = openRun(String(flags.run), flags.weights ? String(flags.weights) : undefined);
+  const forward = inferenceForward(run, model, flags.precision as Precision | undefined);
   const topk = Math.min(Number(flags.topk), run.classes.length);
   const transform = makeRecipeTransform({ ...run.transform, train: false });
   const channels = Number(run.buildOptions.inChannels ?? 3);
@@ -47,7 +50,7 @@ export async function predictCommand({ positional, values: flags }: ParsedComman
         // Small-image runs saw whole images at their training size: resize exactly to it.
         if (run.transform.kind === 'small' && (image.shape[1] !== size || image.shape[2] !== size)) image = TF.resize(image, [size, size], { antialias: true });
         const input = transform(image, new Rng(0)).unsqueeze(0);
-        const logits: torch.Tensor = model.forward(input);
+        const logits = forward(input);
         const [p, i] = logits.softmax(1).topk(topk, 1);
         const probabilities = p.toFlatArray();
         return i.toFlatArray().map((index, k) => ({ label: run.classes[index], index, probability: probabilities[k] }));

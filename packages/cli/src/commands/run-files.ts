@@ -1,10 +1,12 @@
 // A run folder written by `iris train`, read back by predict and eval.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import * as torch from '@iris/torch';
+import type { Tensor } from '@iris/torch';
 import { createModel, type ImageModel } from '@iris/vision';
 import { loadStateDictFile } from '@iris/torch/io';
-import type { RecipeTransformOptions } from '@iris/vision/train';
-import { UsageError } from '../options.js';
+import { resolvePrecision, type Precision, type RecipeTransformOptions } from '@iris/vision/train';
+import { UsageError, type OptionSpec } from '../options.js';
 
 export interface RunInfo {
   model: string;
@@ -14,6 +16,9 @@ export interface RunInfo {
   transform: RecipeTransformOptions;
   /** How the validation split was held out from train (runs made before it was recorded lack it). */
   split?: { valSplit: number; seed: number; limit: number | null };
+  /** The precision and memory format the run trained and evaluated in (config.json; fp32 for older runs). */
+  precision: Precision;
+  channelsLast: boolean;
 }
 
 /** The run's description and its model with the best weights (or `weights`, a file). */
@@ -21,6 +26,10 @@ export function openRun(runDir: string, weights?: string): { run: RunInfo; model
   const runPath = join(runDir, 'run.json');
   if (!existsSync(runPath)) throw new UsageError(`${runDir}: not a run folder of iris train (no run.json)`);
   const run = JSON.parse(readFileSync(runPath, 'utf8')) as RunInfo;
+  const configPath = join(runDir, 'config.json');
+  const config = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as { precision?: Precision; channelsLast?: boolean }) : {};
+  run.precision = config.precision ?? 'fp32';
+  run.channelsLast = config.channelsLast === true;
   const model = createModel(run.model, run.buildOptions);
   const weightsPath = weights ?? join(runDir, 'best.safetensors');
   if (!existsSync(weightsPath)) throw new UsageError(`${weightsPath}: no weights; the run may not have finished an epoch`);
@@ -30,3 +39,27 @@ export function openRun(runDir: string, weights?: string): { run: RunInfo; model
   model.eval();
   return { run, model };
 }
+
+/**
+ * The model's forward pass as the run evaluated it: under its bf16 autocast and channels-last
+ * (so `iris eval` and `iris predict` reproduce the run's own test metrics), or in `precision` when
+ * given. A CPU without bf16 runs fp32 and says so once.
+ */
+export function inferenceForward(run: RunInfo, model: ImageModel, precision: Precision = run.precision): (x: Tensor) => Tensor {
+  const plan = resolvePrecision(precision);
+  if (plan.fallback) console.warn(`warning: ${plan.fallback.replace(/training in fp32$/, 'running in fp32')}`);
+  if (run.channelsLast) model.toMemoryFormat('channelsLast');
+  const ac = plan.autocast;
+  return (x) => {
+    const input = run.channelsLast && x.ndim === 4 ? x.contiguous({ memoryFormat: 'channelsLast' }) : x;
+    return (ac ? torch.autocast(ac.deviceType, () => model.forward(input), { dtype: ac.dtype }) : model.forward(input)).float();
+  };
+}
+
+/** The --precision option of the commands that run a trained model. */
+export const precisionOption: OptionSpec = {
+  type: 'string',
+  choices: ['fp32', 'bf16', 'fp16'],
+  defaultText: "the run's (config.json)",
+  description: 'inference precision; the run\'s own reproduces its metrics.json',
+};

@@ -187,7 +187,7 @@ async function train(flags: Values, out: string, mode: ResumePlan['mode'], loade
     validation_samples: data.validation.length,
     train_samples: data.train.length,
     best_epoch: result.best?.epoch ?? null,
-    best_val_top1: result.best?.top1 ?? null,
+    best_val_top1: result.best?.score ?? null,
     epochs_run: result.epochsRun,
     steps: result.steps,
     stopped_early: result.stoppedEarly,
@@ -199,7 +199,7 @@ async function train(flags: Values, out: string, mode: ResumePlan['mode'], loade
   writeFileSync(join(out, 'predictions.csv'), `index,label,predicted,confidence\n${predictions.map((p) => `${p.index},${p.label},${p.predicted},${p.confidence.toFixed(6)}`).join('\n')}\n`);
   await writeRunReport(out, { classes: data.classes, testIsValidation: data.testIsValidation, report, predictions, testDataset: data.test });
   const testName = data.testIsValidation ? 'validation (the dataset has no test split)' : 'test';
-  console.log(`${testName} accuracy ${(report.top1 * 100).toFixed(2)}% (top-5 ${(report.top5 * 100).toFixed(2)}%) with the weights of epoch ${result.best?.epoch ?? '-'} (best validation top-1 ${((result.best?.top1 ?? 0) * 100).toFixed(2)}%) in ${seconds.toFixed(1)} s; run folder ${out}`);
+  console.log(`${testName} accuracy ${(report.top1 * 100).toFixed(2)}% (top-5 ${(report.top5 * 100).toFixed(2)}%) with the weights of epoch ${result.best?.epoch ?? '-'} (best validation top-1 ${((result.best?.score ?? 0) * 100).toFixed(2)}%) in ${seconds.toFixed(1)} s; run folder ${out}`);
   return 0;
 }
 

@@ -1,4 +1,6 @@
 export { Trainer, TrainingDivergedError, type TrainerOptions, type BatchSource, type FitResult } from './trainer.js';
+export { ClassificationTask, type ClassificationTaskOptions, type ClassificationObserver } from './tasks/classification.js';
+export type { TrainingTask, TaskContext, TrainLoss } from './tasks/task.js';
 export { resolvePrecision, type Precision, type PrecisionPlan } from './precision.js';
 export { saveCheckpoint, loadCheckpoint, type CheckpointParts } from './checkpoint.js';
 export { ModelEma } from './ema.js';

@@ -3,7 +3,6 @@
 import { appendFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { EvaluationReport } from './metrics.js';
 
 export class MetricsLog {
   private readonly jsonl: string;
@@ -20,24 +19,21 @@ export class MetricsLog {
     this.events.scalar('train/lr', entry.lr, entry.step);
   }
 
-  epoch(entry: { epoch: number; train: { loss: number; accuracy: number }; validation?: EvaluationReport; lr: number }): void {
-    const { validation } = entry;
+  /** An epoch's summary; `validation` holds the task's report fields (top1, top5, loss / map, map50, ...), logged as val_*. */
+  epoch(entry: { epoch: number; train: { loss: number; accuracy: number }; validation?: Record<string, number | undefined>; lr: number }): void {
+    const validation = Object.entries(entry.validation ?? {}).filter((e): e is [string, number] => e[1] !== undefined);
     const line = {
       type: 'epoch',
       epoch: entry.epoch,
       train_loss: entry.train.loss,
-      train_accuracy: entry.train.accuracy,
+      ...(Number.isNaN(entry.train.accuracy) ? {} : { train_accuracy: entry.train.accuracy }),
       lr: entry.lr,
-      ...(validation ? { val_loss: validation.loss, val_top1: validation.top1, val_top5: validation.top5, val_macro_f1: validation.macroF1, val_ece: validation.ece } : {}),
+      ...Object.fromEntries(validation.map(([k, v]) => [`val_${k}`, v])),
     };
     appendFileSync(this.jsonl, `${JSON.stringify(line)}\n`);
     this.events.scalar('epoch/train_loss', entry.train.loss, entry.epoch);
-    this.events.scalar('epoch/train_accuracy', entry.train.accuracy, entry.epoch);
-    if (validation) {
-      this.events.scalar('epoch/val_top1', validation.top1, entry.epoch);
-      this.events.scalar('epoch/val_top5', validation.top5, entry.epoch);
-      if (validation.loss !== undefined) this.events.scalar('epoch/val_loss', validation.loss, entry.epoch);
-    }
+    if (!Number.isNaN(entry.train.accuracy)) this.events.scalar('epoch/train_accuracy', entry.train.accuracy, entry.epoch);
+    for (const [k, v] of validation) this.events.scalar(`epoch/val_${k}`, v, entry.epoch);
   }
 
   close(): void {

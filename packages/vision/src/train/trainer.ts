@@ -7,11 +7,13 @@ import { saveSafetensors } from '@iris/torch/io';
 import { join } from 'node:path';
 import { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { ModelEma } from './ema.js';
-import { ClassificationMetrics, type EvaluationReport } from './metrics.js';
+import type { EvaluationReport } from './metrics.js';
 import { MetricsLog } from './metrics-log.js';
 import { resolvePrecision, type Precision, type PrecisionPlan } from './precision.js';
+import type { LabeledBatch } from '../transforms/transform.js';
+import { ClassificationTask, type ClassificationObserver } from './tasks/classification.js';
+import type { TaskContext, TrainingTask } from './tasks/task.js';
 
-const F = nn.functional;
 type Optimizer = InstanceType<typeof torch.optim.Optimizer>;
 interface Scheduler {
   step(): void;
@@ -21,18 +23,23 @@ interface Scheduler {
 }
 
 /** What the trainer needs from a data loader: batches, epoch seeding and a resumable position. */
-export interface BatchSource {
+export interface BatchSource<B = LabeledBatch> {
   /** Batches per epoch. */
   readonly length: number;
   setEpoch(epoch: number): void;
   /** The position to resume from: restored with `loadState` before iterating. */
   state(): unknown;
   loadState(state: unknown): void;
-  [Symbol.asyncIterator](): AsyncIterator<{ images: Tensor; labels: Tensor }>;
+  [Symbol.asyncIterator](): AsyncIterator<B>;
 }
 
-export interface TrainerOptions {
-  model: nn.Module & { forward(x: Tensor): Tensor };
+export interface TrainerOptions<B = LabeledBatch, R = EvaluationReport, O = ClassificationObserver> {
+  model: nn.Module;
+  /**
+   * What is trained: the loss of a batch, the evaluation and the metric that selects the best
+   * epoch. Default: classification with `numClasses`, `labelSmoothing` and `batchTransform`.
+   */
+  task?: TrainingTask<B, R, O>;
   optimizer: Optimizer;
   /** Stepped after every optimizer step. */
   scheduler?: Scheduler;
@@ -40,7 +47,8 @@ export interface TrainerOptions {
   epochs?: number;
   /** Stop after this many optimizer steps, in the middle of an epoch if need be. */
   maxSteps?: number;
-  numClasses: number;
+  /** Classes of the default classification task. */
+  numClasses?: number;
   outDir: string;
   labelSmoothing?: number;
   /** Optimizer step every N batches, gradients averaged. */
@@ -66,7 +74,7 @@ export interface TrainerOptions {
    */
   channelsLast?: boolean;
   device?: string;
-  /** Stop when validation top-1 has not improved for this many epochs. */
+  /** Stop when the task's validation metric (top-1, mAP) has not improved for this many epochs. */
   earlyStopPatience?: number;
   /** Also write a checkpoint every N optimizer steps (besides every epoch end). */
   checkpointEverySteps?: number;
@@ -79,7 +87,7 @@ export interface TrainerOptions {
    * the epoch alone (e.g. `GradualUnfreezing.apply`), so that a resumed run repeats it exactly.
    */
   onEpochStart?: (epoch: number) => void;
-  onEpoch?: (info: { epoch: number; train: { loss: number; accuracy: number }; validation?: EvaluationReport }) => void;
+  onEpoch?: (info: { epoch: number; train: { loss: number; accuracy: number }; validation?: R }) => void;
 }
 
 export class TrainingDivergedError extends Error {}
@@ -89,25 +97,28 @@ export interface FitResult {
   epochsRun: number;
   /** Optimizer steps taken. */
   steps: number;
-  best: { epoch: number; top1: number } | null;
+  /** The best epoch by the task's metric (`metric`: 'top1' for classification, 'map' for detection). */
+  best: { epoch: number; score: number; metric: string } | null;
   stoppedEarly: boolean;
 }
 
-export class Trainer {
+export class Trainer<B = LabeledBatch, R = EvaluationReport, O = ClassificationObserver> {
   /** The precision this run trains and evaluates in; `fallback` says why it is not the one asked for. */
   readonly precision: PrecisionPlan;
+  readonly task: TrainingTask<B, R, O>;
+  private readonly context: TaskContext;
   private readonly ema?: ModelEma;
   private readonly log: MetricsLog;
   private epoch = 0;
   private stepInEpoch = 0;
   private globalStep = 0;
-  private best: { epoch: number; top1: number } | null = null;
+  private best: FitResult['best'] = null;
   private epochsWithoutImprovement = 0;
   private trainLossSum = 0;
   private trainCorrect = 0;
   private trainSeen = 0;
 
-  constructor(private readonly options: TrainerOptions) {
+  constructor(private readonly options: TrainerOptions<B, R, O>) {
     if (options.epochs === undefined && options.maxSteps === undefined) throw new RangeError('Trainer: give epochs, maxSteps or both');
     for (const key of ['epochs', 'maxSteps'] as const) {
       const v = options[key];
@@ -119,6 +130,13 @@ export class Trainer {
       throw new RangeError(`Trainer: precision '${options.precision}' and autocast '${options.autocast}' disagree; give precision alone`);
     }
     this.precision = resolvePrecision(options.precision ?? fromAutocast ?? 'fp32', options.device ?? 'cpu');
+    if (options.task) this.task = options.task;
+    else if (options.numClasses === undefined) throw new RangeError('Trainer: give numClasses (classification) or a task');
+    else {
+      const { numClasses, labelSmoothing, batchTransform } = options;
+      this.task = new ClassificationTask({ numClasses, labelSmoothing, batchTransform }) as unknown as TrainingTask<B, R, O>;
+    }
+    this.context = this.makeContext();
     mkdirSync(options.outDir, { recursive: true });
     if (options.channelsLast) {
       options.model.toMemoryFormat('channelsLast');
@@ -141,7 +159,7 @@ export class Trainer {
    * checkpoint's scheduler state belongs to the old length, so the scheduler passed in (built
    * for the new length) is instead stepped from its start up to the checkpoint's step.
    */
-  resumeIfPossible(train: BatchSource, { schedule = 'restore' }: { schedule?: 'restore' | 'replay' } = {}): boolean {
+  resumeIfPossible(train: BatchSource<B>, { schedule = 'restore' }: { schedule?: 'restore' | 'replay' } = {}): boolean {
     if (!existsSync(this.checkpointPath)) return false;
     const { scheduler, optimizer } = this.options;
     const start = scheduler && schedule === 'replay' ? { state: scheduler.stateDict(), lrs: optimizer.paramGroups.map((g) => (g as { lr: number }).lr) } : undefined;
@@ -149,7 +167,7 @@ export class Trainer {
     this.epoch = extra.epoch as number;
     this.stepInEpoch = extra.stepInEpoch as number;
     this.globalStep = extra.globalStep as number;
-    this.best = (extra.best as FitResult['best']) ?? null;
+    this.best = bestFromCheckpoint(extra.best, this.task.metric);
     this.epochsWithoutImprovement = (extra.epochsWithoutImprovement as number) ?? 0;
     [this.trainLossSum, this.trainCorrect, this.trainSeen] = (extra.trainTotals as number[]) ?? [0, 0, 0];
     train.loadState(extra.loader);
@@ -161,7 +179,7 @@ export class Trainer {
     return true;
   }
 
-  async fit(train: BatchSource, validation?: BatchSource): Promise<FitResult> {
+  async fit(train: BatchSource<B>, validation?: BatchSource<B>): Promise<FitResult> {
     const { model, epochs = Infinity } = this.options;
     let stoppedEarly = false;
     while (this.epoch < epochs && !this.stepsDone()) {
@@ -170,12 +188,12 @@ export class Trainer {
       model.train();
       await this.trainEpoch(train);
       const validationReport = validation ? await this.evaluate(validation) : undefined;
-      const trainSummary = { loss: this.trainLossSum / Math.max(1, this.trainSeen), accuracy: this.trainCorrect / Math.max(1, this.trainSeen) };
+      const trainSummary = { loss: this.trainLossSum / Math.max(1, this.trainSeen), accuracy: this.task.hasTrainAccuracy ? this.trainCorrect / Math.max(1, this.trainSeen) : NaN };
       this.epoch++;
       this.stepInEpoch = 0;
       [this.trainLossSum, this.trainCorrect, this.trainSeen] = [0, 0, 0];
       if (validationReport) stoppedEarly = this.trackBest(validationReport);
-      this.log.epoch({ epoch: this.epoch, train: trainSummary, validation: validationReport, lr: this.currentLr() });
+      this.log.epoch({ epoch: this.epoch, train: trainSummary, validation: validationReport && this.task.logFields(validationReport), lr: this.currentLr() });
       this.options.onEpoch?.({ epoch: this.epoch, train: trainSummary, validation: validationReport });
       this.writeCheckpoint(train);
       if (stoppedEarly) break;
@@ -188,15 +206,14 @@ export class Trainer {
     return this.options.maxSteps !== undefined && this.globalStep >= this.options.maxSteps;
   }
 
-  private async trainEpoch(train: BatchSource): Promise<void> {
+  private async trainEpoch(train: BatchSource<B>): Promise<void> {
     const { accumulate = 1, checkpointEverySteps } = this.options;
     const started = performance.now();
     let imagesThisRun = 0;
     for await (const batch of train) {
-      imagesThisRun += batch.images.shape[0];
-      const loss = torch.tidy(() => this.trainStep(batch.images, batch.labels));
-      batch.images.dispose();
-      batch.labels.dispose();
+      imagesThisRun += this.task.batchSize(batch);
+      const loss = torch.tidy(() => this.trainStep(batch));
+      this.task.disposeBatch(batch);
       this.stepInEpoch++;
       if (this.stepInEpoch % accumulate === 0 || this.stepInEpoch === train.length) {
         this.optimizerStep();
@@ -207,7 +224,7 @@ export class Trainer {
           step: this.stepInEpoch,
           stepsPerEpoch: train.length,
           loss,
-          accuracy: this.trainCorrect / Math.max(1, this.trainSeen),
+          accuracy: this.task.hasTrainAccuracy ? this.trainCorrect / Math.max(1, this.trainSeen) : NaN,
           lr: this.currentLr(),
           imagesPerSecond: imagesThisRun / Math.max(elapsed, 1e-9),
         });
@@ -220,30 +237,32 @@ export class Trainer {
   }
 
   /** Forward and backward of one batch; returns the loss. Gradients accumulate until optimizerStep. */
-  private trainStep(images: Tensor, labels: Tensor): number {
-    const { model, labelSmoothing = 0, accumulate = 1, batchTransform, device } = this.options;
-    if (device && device !== 'cpu') {
-      images = images.to({ device, nonBlocking: true });
-      labels = labels.to({ device, nonBlocking: true });
-    }
-    const hardLabels = labels;
-    if (batchTransform) [images, labels] = batchTransform(images, labels, this.globalStep);
-    const logits = this.forward(model, images);
-    const loss = F.crossEntropy(logits.float(), labels, { labelSmoothing });
+  private trainStep(batch: B): number {
+    const { model, accumulate = 1 } = this.options;
+    const { loss, samples, correct } = this.task.trainLoss(model, batch, this.context, this.globalStep);
     const value = loss.item();
     if (!Number.isFinite(value)) this.diverged(value);
     (accumulate > 1 ? loss.div(accumulate) : loss).backward();
-    this.trainLossSum += value * hardLabels.shape[0];
-    this.trainSeen += hardLabels.shape[0];
-    if (hardLabels.ndim === 1) this.trainCorrect += logits.argmax(1).eq(hardLabels).sum().item();
+    this.trainLossSum += value * samples;
+    this.trainSeen += samples;
+    this.trainCorrect += correct ?? 0;
     return value;
   }
 
-  /** The model's forward pass in this run's precision and memory format. */
-  private forward(model: nn.Module & { forward(x: Tensor): Tensor }, images: Tensor): Tensor {
-    if (this.options.channelsLast && images.ndim === 4) images = images.contiguous({ memoryFormat: 'channelsLast' });
-    const ac = this.precision.autocast;
-    return ac ? torch.autocast(ac.deviceType, () => model.forward(images), { dtype: ac.dtype }) : model.forward(images);
+  /** The run's precision, device and memory format, as the task applies them to its batches. */
+  private makeContext(): TaskContext {
+    const { device, channelsLast } = this.options;
+    const onDevice = device !== undefined && device !== 'cpu';
+    return {
+      autocast: <T>(fn: () => T): T => {
+        const ac = this.precision.autocast;
+        return ac ? torch.autocast(ac.deviceType, fn, { dtype: ac.dtype }) : fn();
+      },
+      toDevice: (t: Tensor, { images = false } = {}): Tensor => {
+        if (onDevice) t = t.to({ device, nonBlocking: true });
+        return images && channelsLast && t.ndim === 4 ? t.contiguous({ memoryFormat: 'channelsLast' }) : t;
+      },
+    };
   }
 
   private optimizerStep(): void {
@@ -275,33 +294,18 @@ export class Trainer {
     );
   }
 
-  /** Top-1/top-5, per-class metrics, confusion and calibration on `data`, with the EMA weights if any. */
-  async evaluate(data: BatchSource, onBatch?: (predicted: number[], confidence: number[], labels: number[]) => void): Promise<EvaluationReport> {
-    const model = (this.ema?.shadow ?? this.options.model) as nn.Module & { forward(x: Tensor): Tensor };
-    const metrics = new ClassificationMetrics(this.options.numClasses);
+  /** The task's evaluation on `data` (top-1/top-5 and per-class metrics; COCO mAP), with the EMA weights if any. */
+  async evaluate(data: BatchSource<B>, observe?: O): Promise<R> {
+    const model = this.ema?.shadow ?? this.options.model;
     model.eval();
     data.setEpoch(0);
-    for await (const batch of data) {
-      torch.noGrad(() =>
-        torch.tidy(() => {
-          const device = this.options.device;
-          const images = device && device !== 'cpu' ? batch.images.to(device) : batch.images;
-          const labels = device && device !== 'cpu' ? batch.labels.to(device) : batch.labels;
-          const logits = this.forward(model, images).float();
-          const loss = F.crossEntropy(logits, labels).item();
-          const { predicted, confidence } = metrics.update(logits, labels, loss);
-          onBatch?.(predicted, confidence, labels.toFlatArray());
-        }),
-      );
-      batch.images.dispose();
-      batch.labels.dispose();
-    }
-    return metrics.report();
+    return this.task.evaluate(model, data, this.context, observe);
   }
 
-  private trackBest(report: EvaluationReport): boolean {
-    if (!this.best || report.top1 > this.best.top1) {
-      this.best = { epoch: this.epoch, top1: report.top1 };
+  private trackBest(report: R): boolean {
+    const score = this.task.score(report);
+    if (!this.best || score > this.best.score) {
+      this.best = { epoch: this.epoch, score, metric: this.task.metric };
       this.epochsWithoutImprovement = 0;
       const model = this.ema?.shadow ?? this.options.model;
       saveSafetensors(join(this.options.outDir, 'best.safetensors'), model.stateDict());
@@ -311,7 +315,7 @@ export class Trainer {
     return this.options.earlyStopPatience !== undefined && this.epochsWithoutImprovement >= this.options.earlyStopPatience;
   }
 
-  private writeCheckpoint(train: BatchSource): void {
+  private writeCheckpoint(train: BatchSource<B>): void {
     saveCheckpoint(this.checkpointPath, this.parts(), {
       epoch: this.epoch,
       stepInEpoch: this.stepInEpoch,
@@ -330,4 +334,11 @@ export class Trainer {
   private currentLr(): number {
     return (this.options.optimizer.paramGroups[0] as { lr: number }).lr;
   }
+}
+
+/** The best epoch a checkpoint recorded; checkpoints written before tasks existed say `top1`. */
+function bestFromCheckpoint(saved: unknown, metric: string): FitResult['best'] {
+  if (!saved || typeof saved !== 'object') return null;
+  const b = saved as { epoch: number; score?: number; top1?: number; metric?: string };
+  return { epoch: b.epoch, score: b.score ?? b.top1 ?? 0, metric: b.metric ?? metric };
 }
