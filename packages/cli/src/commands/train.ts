@@ -13,6 +13,7 @@ import { openDataset, type DatasetSplits } from './datasets.js';
 import { PRESETS, trainSpec } from './train-options.js';
 import { planResume, type ResumePlan } from './run-options.js';
 import { writeRunReport } from './run-report.js';
+import { trainDetector } from './train-detect.js';
 
 export { trainSpec as spec };
 
@@ -20,6 +21,8 @@ type Values = Record<string, Value>;
 
 export async function trainCommand({ values: parsed, sources }: ParsedCommand): Promise<number> {
   const given = new Set(Object.keys(sources).filter((k) => sources[k] !== 'default'));
+  // --task detect without --preset takes the detection recipe.
+  if (parsed.task === 'detect' && !given.has('preset')) parsed.preset = 'detect';
   const preset = PRESETS[String(parsed.preset)];
   // The preset fills what neither a flag nor --config gave; the table's defaults come last.
   const resolved: Values = { ...parsed };
@@ -46,6 +49,7 @@ export async function trainCommand({ values: parsed, sources }: ParsedCommand): 
 }
 
 async function train(flags: Values, out: string, mode: ResumePlan['mode'], loaders: DataLoader[], given: Set<string>): Promise<number> {
+  if (flags.task === 'detect') return trainDetector(flags, out, mode, loaders as DataLoader<never>[], given);
   const started = performance.now();
   const seed = Number(flags.seed);
   torch.manualSeed(seed);
@@ -216,13 +220,13 @@ function checkSizes(data: DatasetSplits, batchSize: number, flags: Values): void
   }
 }
 
-function describeExtension(from: { epochs?: Value; steps?: Value }, flags: Values): string {
+export function describeExtension(from: { epochs?: Value; steps?: Value }, flags: Values): string {
   const parts = (['epochs', 'steps'] as const).filter((k) => from[k] !== flags[k]).map((k) => `--${k} ${from[k] ?? '(not set)'} -> ${flags[k]}`);
   return `${parts.join(', ')}; the learning-rate schedule now spans the new length (the steps already taken followed the old one)`;
 }
 
 /** The Trainer's options for --precision and --channels-last. */
-function precisionOptions(flags: Values): { precision: Precision; channelsLast: boolean } {
+export function precisionOptions(flags: Values): { precision: Precision; channelsLast: boolean } {
   return { precision: String(flags.precision) as Precision, channelsLast: flags.channelsLast === true };
 }
 
@@ -255,7 +259,7 @@ function makeOptimizer(model: ImageModel, flags: Values, keepFrozen: boolean): O
 }
 
 /** Schedules over `total` optimizer steps; each param group keeps its own peak rate. */
-function makeScheduler(optimizer: Optimizer, flags: Values, total: number, stepsPerEpoch: number) {
+export function makeScheduler(optimizer: Optimizer, flags: Values, total: number, stepsPerEpoch: number) {
   const { lrScheduler } = torch.optim;
   const warmup = Math.round(Number(flags.warmupEpochs ?? 0) * stepsPerEpoch);
   switch (flags.scheduler ?? 'cosine') {
@@ -284,7 +288,7 @@ function freezeBackbone(model: ImageModel): void {
   for (const p of model.parameters()) if (!before.has(p)) p.requiresGrad = true;
 }
 
-const optionalNumber = (value: unknown) => (value === undefined ? undefined : Number(value));
+export const optionalNumber = (value: unknown) => (value === undefined ? undefined : Number(value));
 
 /**
  * torchvision's reference recipe: each batch gets MixUp or CutMix, picked at random, when their

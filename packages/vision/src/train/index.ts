@@ -1,6 +1,7 @@
 export { Trainer, TrainingDivergedError, type TrainerOptions, type BatchSource, type FitResult } from './trainer.js';
 export { ClassificationTask, type ClassificationTaskOptions, type ClassificationObserver } from './tasks/classification.js';
 export type { TrainingTask, TaskContext, TrainLoss } from './tasks/task.js';
+export { DetectionTask, type DetectionTaskOptions, type DetectionReport, type DetectionObserver } from './tasks/detection.js';
 export { resolvePrecision, type Precision, type PrecisionPlan } from './precision.js';
 export { saveCheckpoint, loadCheckpoint, type CheckpointParts } from './checkpoint.js';
 export { ModelEma } from './ema.js';

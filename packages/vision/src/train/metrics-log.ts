@@ -20,19 +20,21 @@ export class MetricsLog {
   }
 
   /** An epoch's summary; `validation` holds the task's report fields (top1, top5, loss / map, map50, ...), logged as val_*. */
-  epoch(entry: { epoch: number; train: { loss: number; accuracy: number }; validation?: Record<string, number | undefined>; lr: number }): void {
+  epoch(entry: { epoch: number; train: { loss: number; accuracy: number; parts?: Record<string, number> }; validation?: Record<string, number | undefined>; lr: number }): void {
     const validation = Object.entries(entry.validation ?? {}).filter((e): e is [string, number] => e[1] !== undefined);
     const line = {
       type: 'epoch',
       epoch: entry.epoch,
       train_loss: entry.train.loss,
       ...(Number.isNaN(entry.train.accuracy) ? {} : { train_accuracy: entry.train.accuracy }),
+      ...Object.fromEntries(Object.entries(entry.train.parts ?? {}).map(([k, v]) => [`train_${k}`, v])),
       lr: entry.lr,
       ...Object.fromEntries(validation.map(([k, v]) => [`val_${k}`, v])),
     };
     appendFileSync(this.jsonl, `${JSON.stringify(line)}\n`);
     this.events.scalar('epoch/train_loss', entry.train.loss, entry.epoch);
     if (!Number.isNaN(entry.train.accuracy)) this.events.scalar('epoch/train_accuracy', entry.train.accuracy, entry.epoch);
+    for (const [k, v] of Object.entries(entry.train.parts ?? {})) this.events.scalar(`epoch/train_${k}`, v, entry.epoch);
     for (const [k, v] of validation) this.events.scalar(`epoch/val_${k}`, v, entry.epoch);
   }
 

@@ -87,7 +87,8 @@ export interface TrainerOptions<B = LabeledBatch, R = EvaluationReport, O = Clas
    * the epoch alone (e.g. `GradualUnfreezing.apply`), so that a resumed run repeats it exactly.
    */
   onEpochStart?: (epoch: number) => void;
-  onEpoch?: (info: { epoch: number; train: { loss: number; accuracy: number }; validation?: R }) => void;
+  /** train.accuracy is NaN for tasks without one (detection); train.parts holds the loss's named terms, per-image means. */
+  onEpoch?: (info: { epoch: number; train: { loss: number; accuracy: number; parts: Record<string, number> }; validation?: R }) => void;
 }
 
 export class TrainingDivergedError extends Error {}
@@ -115,6 +116,8 @@ export class Trainer<B = LabeledBatch, R = EvaluationReport, O = ClassificationO
   private best: FitResult['best'] = null;
   private epochsWithoutImprovement = 0;
   private trainLossSum = 0;
+  /** The loss's named terms summed over the epoch's images (detection's loss dict). */
+  private trainPartSums: Record<string, number> = {};
   private trainCorrect = 0;
   private trainSeen = 0;
 
@@ -170,6 +173,7 @@ export class Trainer<B = LabeledBatch, R = EvaluationReport, O = ClassificationO
     this.best = bestFromCheckpoint(extra.best, this.task.metric);
     this.epochsWithoutImprovement = (extra.epochsWithoutImprovement as number) ?? 0;
     [this.trainLossSum, this.trainCorrect, this.trainSeen] = (extra.trainTotals as number[]) ?? [0, 0, 0];
+    this.trainPartSums = { ...((extra.trainParts as Record<string, number>) ?? {}) };
     train.loadState(extra.loader);
     if (start && scheduler) {
       scheduler.loadStateDict(start.state);
@@ -188,10 +192,13 @@ export class Trainer<B = LabeledBatch, R = EvaluationReport, O = ClassificationO
       model.train();
       await this.trainEpoch(train);
       const validationReport = validation ? await this.evaluate(validation) : undefined;
-      const trainSummary = { loss: this.trainLossSum / Math.max(1, this.trainSeen), accuracy: this.task.hasTrainAccuracy ? this.trainCorrect / Math.max(1, this.trainSeen) : NaN };
+      const seen = Math.max(1, this.trainSeen);
+      const parts = Object.fromEntries(Object.entries(this.trainPartSums).map(([k, v]) => [k, v / seen]));
+      const trainSummary = { loss: this.trainLossSum / seen, accuracy: this.task.hasTrainAccuracy ? this.trainCorrect / seen : NaN, parts };
       this.epoch++;
       this.stepInEpoch = 0;
       [this.trainLossSum, this.trainCorrect, this.trainSeen] = [0, 0, 0];
+      this.trainPartSums = {};
       if (validationReport) stoppedEarly = this.trackBest(validationReport);
       this.log.epoch({ epoch: this.epoch, train: trainSummary, validation: validationReport && this.task.logFields(validationReport), lr: this.currentLr() });
       this.options.onEpoch?.({ epoch: this.epoch, train: trainSummary, validation: validationReport });
@@ -239,13 +246,14 @@ export class Trainer<B = LabeledBatch, R = EvaluationReport, O = ClassificationO
   /** Forward and backward of one batch; returns the loss. Gradients accumulate until optimizerStep. */
   private trainStep(batch: B): number {
     const { model, accumulate = 1 } = this.options;
-    const { loss, samples, correct } = this.task.trainLoss(model, batch, this.context, this.globalStep);
+    const { loss, samples, correct, parts } = this.task.trainLoss(model, batch, this.context, this.globalStep);
     const value = loss.item();
     if (!Number.isFinite(value)) this.diverged(value);
     (accumulate > 1 ? loss.div(accumulate) : loss).backward();
     this.trainLossSum += value * samples;
     this.trainSeen += samples;
     this.trainCorrect += correct ?? 0;
+    for (const [name, v] of Object.entries(parts ?? {})) this.trainPartSums[name] = (this.trainPartSums[name] ?? 0) + v * samples;
     return value;
   }
 
@@ -323,6 +331,7 @@ export class Trainer<B = LabeledBatch, R = EvaluationReport, O = ClassificationO
       best: this.best,
       epochsWithoutImprovement: this.epochsWithoutImprovement,
       trainTotals: [this.trainLossSum, this.trainCorrect, this.trainSeen],
+      trainParts: this.trainPartSums,
       loader: train.state(),
     });
   }

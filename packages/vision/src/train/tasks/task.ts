@@ -19,6 +19,8 @@ export interface TrainLoss {
   samples: number;
   /** Training hits, for tasks with a train accuracy. */
   correct?: number;
+  /** The loss's named terms (a detector's loss dict), averaged per epoch into the log as train_NAME. */
+  parts?: Record<string, number>;
 }
 
 /** B: a batch; R: an evaluation report; O: what evaluate may call back with each batch's results. */

@@ -1,0 +1,56 @@
+// The pictures a detection run folder gets: loss terms and mAP per epoch, precision-recall curves
+// per class (COCO's interpolated precision at IoU 0.5), and the final split's images with the
+// selected weights' boxes beside the ground truth.
+import { lineChart, svgToPng, type Series } from '@iris/vision/report';
+import { detectionGrid, type DetectionGridItem } from '@iris/vision/detection';
+import type { DetectionReport } from '@iris/vision/train';
+import type { Tensor } from '@iris/torch';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface DetectionSample {
+  /** uint8 [C, H, W]. */
+  image: Tensor;
+  boxes: number[][];
+  labels: string[];
+  scores: number[];
+  truth: { boxes: number[][]; labels: string[] };
+}
+
+export async function writeDetectionReport(out: string, run: { classes: string[]; report: DetectionReport; samples: DetectionSample[]; testName: string }): Promise<void> {
+  const rows = existsSync(join(out, 'metrics.jsonl'))
+    ? readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number | string>)
+    : [];
+  const epochs = rows.filter((r) => r.type === 'epoch');
+  const column = (name: string) => epochs.filter((r) => typeof r[name] === 'number').map((r) => [Number(r.epoch), Number(r[name])] as [number, number]);
+  const lossNames = [...new Set(epochs.flatMap((r) => Object.keys(r).filter((k) => k.startsWith('train_loss'))))];
+  const losses: Series[] = lossNames.map((k) => ({ name: k === 'train_loss' ? 'train (total)' : `train ${k.replace(/^train_loss_/, '')}`, points: column(k), strokeWidth: k === 'train_loss' ? 2.5 : 1.5 }));
+  await svgToPng(lineChart('Training loss', 'epoch', losses.filter((s) => s.points.length), { yLabel: 'loss (epoch mean)', nonNegative: true }), join(out, 'loss.png'));
+  const maps: Series[] = [
+    { name: 'validation mAP@[.5:.95] (held out)', points: column('val_map') },
+    { name: 'validation mAP@0.5 (held out)', points: column('val_map50'), dashed: true },
+  ];
+  await svgToPng(lineChart('COCO mAP on the held-out validation split', 'epoch', maps.filter((s) => s.points.length), { yLabel: 'mAP', yMin: 0, yMax: 1 }), join(out, 'map.png'));
+
+  // precision[t=0 (IoU .5), r, k, a=0 (all areas), m=last (100 dets)]
+  const { coco } = run.report;
+  const [T, R, K, A, M] = coco.counts;
+  void T;
+  const curves: Series[] = coco.perClass.map((c, k) => {
+    const points: [number, number][] = [];
+    for (let r = 0; r < R; r++) {
+      const p = coco.precision[(((0 * R + r) * K + k) * A + 0) * M + (M - 1)];
+      if (p >= 0) points.push([coco.params.recThrs[r], p]);
+    }
+    return { name: `${c.name} (AP50 ${c.ap50 < 0 ? 'n/a' : c.ap50.toFixed(3)})`, points };
+  });
+  await svgToPng(lineChart(`Precision-recall at IoU 0.5 (${run.testName} split, selected weights)`, 'recall', curves.filter((s) => s.points.length), { yLabel: 'precision', yMin: 0, yMax: 1, width: 760, height: 480 }), join(out, 'pr_curves.png'));
+
+  const predicted: DetectionGridItem[] = run.samples.map((s) => ({ image: s.image, boxes: s.boxes, labels: s.labels, scores: s.scores }));
+  const truth: DetectionGridItem[] = run.samples.map((s) => ({ image: s.image, boxes: s.truth.boxes, labels: s.truth.labels }));
+  if (predicted.length) {
+    await detectionGrid(predicted, join(out, 'predictions.png'));
+    await detectionGrid(truth, join(out, 'ground_truth.png'));
+  }
+  for (const s of run.samples) s.image.dispose();
+}

@@ -1,0 +1,214 @@
+// iris train --task detect --model fasterrcnn_mobilenet_v3_large_320_fpn --dataset fashion-mnist-scenes
+// The same protocol as classification: a seeded validation split held out from train selects the
+// best epoch (COCO AP@[.5:.95]); the dataset's val (or test) split is evaluated once, at the end,
+// with the selected weights.
+import * as torch from '@iris/torch';
+import { createDetector, detectorInfo, type Detector, type DetectorOptions } from '@iris/vision/detection';
+import { DataLoader, Rng } from '@iris/vision/data';
+import { collateDetection, detectionDataset, detectionSplits, DetectionDataset, type DetectionBatch } from '@iris/vision/detection';
+import { DetectionPresetEval, DetectionPresetTrain, type DetectionAugmentation } from '@iris/vision/transforms';
+import { Trainer, DetectionTask, type DetectionReport } from '@iris/vision/train';
+import { ProgressBar } from '@iris/vision/report';
+import { loadStateDictFile } from '@iris/torch/io';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError, type Value } from '../options.js';
+import type { ResumePlan } from './run-options.js';
+import { makeScheduler, optionalNumber, precisionOptions } from './train.js';
+import { writeDetectionReport } from './detect-report.js';
+
+type Values = Record<string, Value>;
+
+/** The augmentation torchvision's references train each family with. */
+export function defaultAugmentation(model: string): DetectionAugmentation {
+  const family = detectorInfo(model).family;
+  return model.startsWith('ssdlite') ? 'ssdlite' : family === 'ssd' ? 'ssd' : 'hflip';
+}
+
+/** The detector options a run's flags ask for (recorded in run.json, so eval and predict rebuild the same model). */
+export function detectorOptions(flags: Values, numClasses: number): DetectorOptions {
+  const options: DetectorOptions = { numClasses };
+  if (flags.minSize !== undefined) options.minSize = Number(flags.minSize);
+  if (flags.maxSize !== undefined) options.maxSize = Number(flags.maxSize);
+  if (flags.trainableBackboneLayers !== undefined) options.trainableBackboneLayers = Number(flags.trainableBackboneLayers);
+  return options;
+}
+
+/** Train and held-out validation images of one detection dataset (seeded, as classification's split). */
+function holdOut(train: DetectionDataset, fraction: number, seed: number, limit?: number): { train: DetectionDataset; validation: DetectionDataset } {
+  const order = new Rng((0x76616cn << 32n) + BigInt(seed)).permutation(train.images.length);
+  const used = limit !== undefined ? Array.from(order).slice(0, Math.min(limit, order.length)) : Array.from(order);
+  const count = Math.max(1, Math.round(used.length * fraction));
+  const pick = (indices: number[]) => new DetectionDataset(indices.sort((a, b) => a - b).map((i) => train.images[i]), train.categories, { ...train.options, origin: train.origin, hasDifficult: train.hasDifficult });
+  return { validation: pick(used.slice(0, count)), train: pick(used.slice(count)) };
+}
+
+export async function trainDetector(flags: Values, out: string, mode: ResumePlan['mode'], loaders: DataLoader<never>[], given: Set<string>): Promise<number> {
+  const started = performance.now();
+  const seed = Number(flags.seed);
+  torch.manualSeed(seed);
+  torch.setNumThreads(Number(flags.threads ?? Math.max(1, (await import('node:os')).availableParallelism())));
+  const spec = String(flags.dataset);
+  const modelName = String(flags.model);
+  detectorInfo(modelName); // an unknown name fails here, before any data is read
+  const splits = await detectionSplits(spec);
+  const finalSplit = splits.includes('test') ? 'test' : splits.includes('val') ? 'val' : undefined;
+  const full = await detectionDataset(spec, 'train');
+  const { train, validation } = holdOut(full, Number(flags.valSplit), seed, optionalNumber(flags.limit));
+  const test = finalSplit ? await detectionDataset(spec, finalSplit) : validation;
+  if (finalSplit && test.classes.join('\n') !== full.classes.join('\n')) throw new UsageError(`${spec}: the ${finalSplit} split's categories differ from train's`);
+  const limitedTest = flags.limit !== undefined && finalSplit ? holdOut(test, 1, seed, Math.max(1, Math.round(Number(flags.limit) / 5))).validation : test;
+  const batchSize = Number(flags.batchSize);
+  if (train.length < batchSize) {
+    throw new UsageError(`iris train: the training split has ${train.length} images, fewer than one batch of ${batchSize} (the last partial batch is dropped); use --batch-size ${Math.max(1, train.length)} or less, or more images`);
+  }
+
+  const options = detectorOptions(flags, full.classes.length);
+  const pretrained = flags.pretrained === undefined ? undefined : flags.pretrained === 'true' ? true : String(flags.pretrained);
+  const pretrainedBackbone = flags.pretrainedBackbone === undefined ? undefined : flags.pretrainedBackbone === 'true' ? true : String(flags.pretrainedBackbone);
+  const model = createDetector(modelName, { ...options, pretrained, pretrainedBackbone });
+  const augmentation = (flags.augment as DetectionAugmentation | undefined) ?? defaultAugmentation(modelName);
+  const workers = Number(flags.workers ?? 0);
+  const transforms = import.meta.resolve('@iris/vision/transforms');
+  const loader = (dataset: DetectionDataset, isTrain: boolean) => {
+    const made = new DataLoader<DetectionBatch>(dataset, {
+      batchSize: isTrain ? batchSize : Math.max(1, Math.min(8, batchSize)),
+      shuffle: isTrain,
+      dropLast: isTrain,
+      seed,
+      numWorkers: workers,
+      collate: collateDetection,
+      transform: workers > 0
+        ? { module: transforms, export: isTrain ? 'DetectionPresetTrain' : 'DetectionPresetEval', options: isTrain ? { dataAugmentation: augmentation } : {} }
+        : isTrain ? DetectionPresetTrain({ dataAugmentation: augmentation }) : DetectionPresetEval(),
+    });
+    loaders.push(made as unknown as DataLoader<never>);
+    return made;
+  };
+  writeFileSync(join(out, 'run.json'), `${JSON.stringify({ task: 'detect', model: modelName, buildOptions: options, classes: full.classes, dataset: spec, augmentation, split: { valSplit: Number(flags.valSplit), seed, limit: optionalNumber(flags.limit) ?? null, final: finalSplit ?? 'validation' } }, null, 2)}\n`);
+  const trainLoader = loader(train, true);
+  const validationLoader = loader(validation, false);
+  const accumulate = Number(flags.accumulate);
+  const maxSteps = optionalNumber(flags.steps);
+  const stepsPerEpoch = Math.ceil(trainLoader.length / accumulate);
+  const epochs = maxSteps !== undefined && !given.has('epochs') ? Math.ceil(maxSteps / stepsPerEpoch) : Number(flags.epochs);
+  const totalSteps = Math.min(maxSteps ?? Infinity, epochs * stepsPerEpoch);
+  const optimizer = makeDetectionOptimizer(model, flags);
+  const scheduler = makeScheduler(optimizer, flags, totalSteps, stepsPerEpoch);
+  const emaShadow = flags.ema !== undefined ? createDetector(modelName, options) : undefined;
+  const task = new DetectionTask({ classes: full.classes });
+  let bar: ProgressBar | undefined;
+  const trainer = new Trainer({
+    model,
+    task,
+    optimizer,
+    scheduler,
+    epochs,
+    maxSteps,
+    outDir: out,
+    clipGradNorm: optionalNumber(flags.clipGrad),
+    accumulate,
+    ema: emaShadow ? { shadow: emaShadow, decay: Number(flags.ema) } : undefined,
+    device: flags.device ? String(flags.device) : undefined,
+    ...precisionOptions(flags),
+    earlyStopPatience: optionalNumber(flags.earlyStop),
+    checkpointEverySteps: optionalNumber(flags.checkpointEvery),
+    onStep: ({ epoch, step, stepsPerEpoch, loss, lr, imagesPerSecond }) => {
+      bar ??= new ProgressBar(`epoch ${epoch + 1}/${epochs}`, stepsPerEpoch);
+      bar.update(step, `loss ${loss.toFixed(4)} lr ${lr.toExponential(2)} ${imagesPerSecond.toFixed(1)} img/s`);
+      if (step === stepsPerEpoch) {
+        bar.done();
+        bar = undefined;
+      }
+    },
+    onEpoch: ({ epoch, train: summary, validation: report }) => {
+      bar?.done();
+      bar = undefined;
+      const parts = Object.entries(summary.parts).map(([k, v]) => `${k.replace(/^loss_/, '')} ${v.toFixed(3)}`).join(', ');
+      const v = report ? `; val mAP ${fmt(report.map)}, mAP@0.5 ${fmt(report.map50)} (${report.samples} held-out images)` : '';
+      console.log(`epoch ${epoch}/${epochs}: train loss ${summary.loss.toFixed(4)} (${parts})${v}`);
+    },
+  });
+  if (trainer.precision.fallback) console.warn(`warning: ${trainer.precision.fallback}`);
+  if (mode !== 'fresh' && trainer.resumeIfPossible(trainLoader, { schedule: mode === 'extend' ? 'replay' : 'restore' })) console.log(`resumed from ${trainer.checkpointPath}`);
+  const result = await trainer.fit(trainLoader, validationLoader);
+
+  const selected = emaShadow ?? model;
+  const bestPath = join(out, 'best.safetensors');
+  if (existsSync(bestPath)) {
+    const best = loadStateDictFile(bestPath);
+    selected.loadStateDict(best);
+    for (const t of best.values()) t.dispose();
+  }
+  const shown: Parameters<typeof writeDetectionReport>[1]['samples'] = [];
+  const report: DetectionReport = await trainer.evaluate(loader(limitedTest, false), (images, targets, detections) => {
+    images.forEach((image, i) => {
+      if (shown.length >= 16) return;
+      const d = detections[i];
+      const scores = d.scores.toFlatArray();
+      const keep = scores.map((s, k) => [s, k]).filter(([s]) => s >= 0.5).map(([, k]) => k);
+      const boxes = d.boxes.toFlatArray();
+      const labels = d.labels.toFlatArray();
+      shown.push({
+        // Kept past the evaluation's tidy scope; writeDetectionReport disposes it.
+        image: torch.keep(image.mul(255).round().clamp(0, 255).to('uint8')),
+        boxes: keep.map((k) => boxes.slice(4 * k, 4 * k + 4)),
+        labels: keep.map((k) => full.classes[labels[k]]),
+        scores: keep.map((k) => scores[k]),
+        truth: { boxes: chunk(targets[i].boxes.toFlatArray()), labels: targets[i].labels.toFlatArray().map((l) => full.classes[l]) },
+      });
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const testName = finalSplit ?? 'validation';
+  const metrics = {
+    task: 'detect',
+    test_split: testName,
+    test_map: report.map,
+    test_map50: report.map50,
+    test_map75: report.map75,
+    test_coco_stats: report.coco.stats,
+    test_samples: report.samples,
+    per_class: Object.fromEntries(report.coco.perClass.map((c) => [c.name, { ap: c.ap, ap50: c.ap50, ap75: c.ap75, ar: c.ar }])),
+    selected_on: 'validation (held out from train)',
+    validation_samples: validation.length,
+    train_samples: train.length,
+    best_epoch: result.best?.epoch ?? null,
+    best_val_map: result.best?.score ?? null,
+    epochs_run: result.epochsRun,
+    steps: result.steps,
+    stopped_early: result.stoppedEarly,
+    seconds,
+    model: modelName,
+    dataset: spec,
+  };
+  writeFileSync(join(out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  await writeDetectionReport(out, { classes: full.classes, report, samples: shown, testName });
+  console.log(`${testName} mAP ${fmt(report.map)} (mAP@0.5 ${fmt(report.map50)}, mAP@0.75 ${fmt(report.map75)}) on ${report.samples} images with the weights of epoch ${result.best?.epoch ?? '-'} (best validation mAP ${fmt(result.best?.score ?? 0)}) in ${seconds.toFixed(1)} s; run folder ${out}`);
+  return 0;
+}
+
+const fmt = (v: number) => (v < 0 ? 'n/a' : v.toFixed(4));
+const chunk = (flat: number[]) => Array.from({ length: flat.length / 4 }, (_, i) => flat.slice(4 * i, 4 * i + 4));
+
+type Optimizer = InstanceType<typeof torch.optim.Optimizer>;
+
+/** torchvision's detection reference: every trainable parameter in one group (SGD momentum 0.9, or AdamW). */
+function makeDetectionOptimizer(model: Detector, flags: Values): Optimizer {
+  const params = model.parameters().filter((p) => p.requiresGrad);
+  if (params.length === 0) throw new UsageError('iris train: the detector has no trainable parameters');
+  const lr = Number(flags.lr);
+  const weightDecay = Number(flags.weightDecay ?? 0);
+  switch (flags.optimizer ?? 'sgd') {
+    case 'sgd':
+      return new torch.optim.SGD(params, { lr, momentum: Number(flags.momentum ?? 0.9), weightDecay });
+    case 'adam':
+      return new torch.optim.Adam(params, { lr, weightDecay });
+    case 'adamw':
+      return new torch.optim.AdamW(params, { lr, weightDecay });
+    case 'rmsprop':
+      return new torch.optim.RMSprop(params, { lr, weightDecay, momentum: Number(flags.momentum ?? 0) });
+    default:
+      throw new UsageError(`--optimizer ${flags.optimizer}: use sgd, adam, adamw or rmsprop`);
+  }
+}
