@@ -82,7 +82,7 @@ for (const name of NAMES) {
 }
 
 for (const c of EVAL_CASES) {
-  test(`${c.name} (${c.id}): eval detections on two images of different sizes equal torchvision's`, () => {
+  test(`${c.name} (${c.id}): eval detections on two images of different sizes equal torchvision's`, (t) => {
     const model = createDetector(c.name, camelOptions(c.kwargs));
     model.loadStateDict(loadIn(dir.path, `${c.id}.pt`));
     const io = loadIn(dir.path, `${c.id}-io.pt`);
@@ -90,6 +90,7 @@ for (const c of EVAL_CASES) {
     const worst = assertDetectionsMatch(out, io, c.id);
     assert.ok(worst.count >= 10, `${c.id}: the reference should detect something (${worst.count} detections)`);
     assert.deepEqual(ref[c.id].counts, out.map((d) => d.boxes.shape[0]));
+    t.diagnostic(`max relative difference: boxes ${worst.boxes.toExponential(2)}, scores ${worst.scores.toExponential(2)} over ${worst.count} detections`);
   });
 }
 

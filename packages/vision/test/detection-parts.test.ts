@@ -1,14 +1,18 @@
 // Faster R-CNN's parts alone against torchvision 0.14: anchors, the box coder, the matcher, the
 // sampler (seeded: it draws from the same generator) and the transform's resize, batching and
 // postprocess.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
-import { AnchorGenerator, BalancedPositiveNegativeSampler, BoxCoder, GeneralizedRCNNTransform, ImageList, Matcher } from '../src/detection/index.js';
-import { runPython, toJson, assertClose, type JsonTensor } from './helpers/reference.js';
+import { join } from 'node:path';
+import { loadStateDictFile } from '@iris/torch/io';
+import { AnchorGenerator, BalancedPositiveNegativeSampler, BoxCoder, GeneralizedRCNNTransform, ImageList, Matcher, mobilenetBackbone, resnetFpnBackbone } from '../src/detection/index.js';
+import { runPython, tempDir, toJson, assertClose, assertMaxRelClose, type JsonTensor } from './helpers/reference.js';
 
 torch.setNumThreads(1);
+const dir = tempDir();
+after(() => dir.cleanup());
 
 /** Random xyxy boxes inside [0, size): corners sorted so widths and heights are positive. */
 function randomBoxes(n: number, size: number): Tensor {
@@ -56,6 +60,13 @@ const TRANSFORM_CASES = [
   { id: 'fixed', min_size: 64, max_size: 100, fixed_size: [50, 40], images: [0, 2], targets: false, train: false },
 ];
 
+const BACKBONE_CASES = [
+  { id: 'resnet18-fpn', kind: 'resnet', name: 'resnet18', trainable: 2, build: () => resnetFpnBackbone({ backboneName: 'resnet18', trainableLayers: 2 }) },
+  { id: 'mnv3-small-fpn', kind: 'mobilenet', name: 'mobilenet_v3_small', fpn: true, trainable: 3, build: () => mobilenetBackbone({ backboneName: 'mobilenet_v3_small', fpn: true, trainableLayers: 3 }) },
+  { id: 'mnv2-conv', kind: 'mobilenet', name: 'mobilenet_v2', fpn: false, trainable: 2, build: () => mobilenetBackbone({ backboneName: 'mobilenet_v2', fpn: false }) },
+];
+const backboneInput = torch.rand([1, 3, 96, 64]);
+
 let ref: Record<string, any>;
 before(() => {
   ref = runPython('detection_parts_ref.py', {
@@ -72,6 +83,7 @@ before(() => {
         images: c.images.map((i) => toJson(inputs.images[i])),
         targets: c.targets ? c.images.map((i) => toJson(inputs.targets[i])) : null,
       })),
+      ...BACKBONE_CASES.map(({ build: _, ...c }) => ({ cmd: 'backbone', ...c, file: join(dir.path, `${c.id}.pt`), input: toJson(backboneInput) })),
       { cmd: 'sampler', id: 'sampler', seed: 5, batch_size: 6, fraction: 0.25, labels: inputs.labels.map(toJson) },
       { cmd: 'sampler', id: 'sampler-all', seed: 6, batch_size: 1000, fraction: 0.5, labels: inputs.labels.map(toJson) },
     ],
@@ -152,3 +164,17 @@ test('GeneralizedRCNNTransform: bad images get errors that name them', () => {
   assert.throws(() => t.call([torch.zeros([1, 3, 8, 8])]), /images\[0\] should be \[C, H, W\], got shape \[1,3,8,8\]/);
   assert.throws(() => t.call([torch.zeros([3, 8, 8])], []), /1 images but 0 targets/);
 });
+
+for (const c of BACKBONE_CASES) {
+  test(`${c.id}: torchvision's ${c.kind === 'resnet' ? 'resnet_fpn_backbone' : 'mobilenet_backbone'} (FrozenBatchNorm2d, trainable layers, returned maps)`, () => {
+    const backbone = c.build();
+    assert.equal(backbone.outChannels, ref[c.id].out_channels);
+    assert.deepEqual(Object.fromEntries(backbone.namedParameters().map(([k, p]) => [k, p.requiresGrad])), ref[c.id].requires_grad, 'requires_grad of every parameter');
+    backbone.loadStateDict(loadStateDictFile(join(dir.path, `${c.id}.pt`)));
+    backbone.eval();
+    const out = torch.noGrad(() => backbone.call(backboneInput));
+    const maps = out instanceof torch.Tensor ? new Map([['0', out]]) : out;
+    assert.deepEqual([...maps.keys()], Object.keys(ref[c.id].outputs));
+    for (const [name, t] of maps) assertMaxRelClose(t, torch.tensor(ref[c.id].outputs[name].data, { shape: ref[c.id].outputs[name].shape }), { what: `${c.id} map '${name}'` });
+  });
+}

@@ -70,7 +70,34 @@ def sampler(c):
     return {"pos": [to_json(p) for p in pos], "neg": [to_json(n) for n in neg]}
 
 
-COMMANDS = {"anchors": anchors, "box_coder": box_coder, "matcher": matcher, "transform": transform, "sampler": sampler}
+def backbone(c):
+    """resnet_fpn_backbone / mobilenet_backbone (weights None, FrozenBatchNorm2d), statistics randomised:
+    the state dict to c["file"], the outputs by name, each parameter's requires_grad."""
+    from torchvision.models.detection.backbone_utils import mobilenet_backbone, resnet_fpn_backbone
+    from torchvision.ops import FrozenBatchNorm2d
+    torch.manual_seed(0)
+    if c["kind"] == "resnet":
+        model = resnet_fpn_backbone(backbone_name=c["name"], weights=None, trainable_layers=c["trainable"])
+    else:
+        model = mobilenet_backbone(backbone_name=c["name"], weights=None, fpn=c["fpn"], trainable_layers=c["trainable"])
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, FrozenBatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+    torch.save(model.state_dict(), c["file"])
+    with torch.no_grad():
+        out = model(from_json(c["input"]))
+    if isinstance(out, torch.Tensor):
+        out = {"0": out}
+    return {"outputs": {k: to_json(v) for k, v in out.items()}, "requires_grad": {k: p.requires_grad for k, p in model.named_parameters()},
+            "out_channels": model.out_channels}
+
+
+COMMANDS = {"backbone": backbone, "anchors": anchors, "box_coder": box_coder, "matcher": matcher, "transform": transform, "sampler": sampler}
 
 torch.set_num_threads(1)
 reply({c["id"]: COMMANDS[c["cmd"]](c) for c in read_request()["cmds"]})
