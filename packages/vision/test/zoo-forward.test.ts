@@ -31,6 +31,7 @@ test('the parity sweep covers every architecture the issue names that torchvisio
     'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnext50_32x4d', 'wide_resnet50_2', 'inception_v3', 'googlenet',
     'densenet121', 'densenet161', 'densenet169', 'densenet201', 'vit_b_16', 'vit_b_32', 'vit_l_16', 'mobilenet_v2', 'mobilenet_v3_large',
     'mobilenet_v3_small', ...Array.from({ length: 8 }, (_, i) => `efficientnet_b${i}`),
+    ...['vgg11', 'vgg13', 'vgg16', 'vgg19'].flatMap((v) => [v, `${v}_bn`]),
   ];
   for (const name of named) assert.ok(available.includes(name), `${name} is registered and in torchvision`);
   // What is left out is what torchvision lacks: timm's Xception, ViT-S/Ti and Iris's own small CNN.
