@@ -30,6 +30,7 @@ let gradNames: string[];
 let reference: {
   structure: { keys: [string, number[]][]; param_count: number; repr: string; weights?: unknown[][] }[];
   parity: { init_sums: Record<string, [number, number]> };
+  rng_after: number[];
 };
 
 before(() => {
@@ -42,6 +43,7 @@ before(() => {
     cmds: [
       { cmd: 'structure', models: STRUCTURE.map(({ name, kwargs }) => ({ name, kwargs })) },
       { cmd: 'parity', dir: dir.path, name: PARITY.name, kwargs: PARITY.kwargs, seed: PARITY.seed, input: PARITY.input, train_seed: PARITY.trainSeed, grad_names: gradNames, stages },
+      { cmd: 'rng_after', name: 'vgg11', kwargs: { init_weights: false }, seed: 5 },
     ],
   });
 });
@@ -78,6 +80,15 @@ test('vgg11_bn: manual_seed + createModel gives torchvision’s own initialisati
     const sum = (t: torch.Tensor) => t.sum(null, { dtype: 'float64' }).item();
     assert.deepEqual([sum(v), sum(v.abs())], sums[k], `${k}: sum and sum of |x| after manual_seed(${PARITY.seed})`);
   }
+});
+
+test('with pretrained weights, VGG skips its initialisation as torchvision’s builder does (initWeights: false)', () => {
+  torch.manualSeed(5);
+  const m = createModel('vgg11', { initWeights: false });
+  const draws = torch.rand([3]).toFlatArray();
+  draws.forEach((d, i) => assert.ok(Math.abs(d - reference.rng_after[i]) < 1e-7, `draw ${i} after building: ${d}, torchvision's ${reference.rng_after[i]}`));
+  for (const t of [...m.parameters(), ...m.buffers()]) t.dispose();
+  assert.deepEqual(modelInfo('vgg16').pretrainedOptions?.({}), { initWeights: false });
 });
 
 test('vgg11_bn with torchvision’s weights: eval stages, features and logits; a train-mode pass, its gradients and running stats', (t) => {

@@ -11,6 +11,8 @@ Request {"cmds": [...]}, one process; the reply maps each command to its answer.
       eval-mode outputs of the `stages` indices of `features`, the features and logits, and a train-mode
       pass after manual_seed(train_seed): its logits, the gradients of sum(logits²) for grad_names and the
       running statistics after it.
+  {"cmd": "rng_after", "name", "kwargs", "seed"} -> torch.rand(3) drawn after building <name>(**kwargs) after
+      manual_seed(seed): equal draws mean the builder consumed the generator as torchvision's (init_weights=False).
 """
 import math
 import os
@@ -97,7 +99,13 @@ def parity(req):
     return {"init_sums": sums}
 
 
-COMMANDS = {"structure": structure, "parity": parity}
+def rng_after(req):
+    torch.manual_seed(req["seed"])
+    torchvision.models.__dict__[req["name"]](**req.get("kwargs", {}))
+    return torch.rand(3).tolist()
+
+
+COMMANDS = {"structure": structure, "parity": parity, "rng_after": rng_after}
 torch.set_num_threads(2)
 # structure patches the initialisers, so it runs last.
 cmds = sorted(read_request()["cmds"], key=lambda c: c["cmd"] == "structure")

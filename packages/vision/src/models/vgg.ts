@@ -37,15 +37,22 @@ export function makeVggLayers(cfg: VggConfig, options: { batchNorm?: boolean; in
   return { features: new nn.Sequential(...modules), layers };
 }
 
+export interface VGGOptions extends ModelOptions {
+  /** BatchNorm after every conv (the _bn variants). */
+  batchNorm?: boolean;
+  /** torchvision's init_weights: false keeps PyTorch's default layer init (its builder's choice when weights follow). */
+  initWeights?: boolean;
+}
+
 /** torchvision's VGG: `features`, 7x7 adaptive average pooling, and a three-layer classifier with dropout. */
 export class VGG extends FeaturesClassifierModel {
   features: nn.Sequential;
   avgpool = new nn.AdaptiveAvgPool2d([7, 7]);
   classifier: nn.Sequential;
 
-  constructor(cfg: VggConfig, options: ModelOptions & { batchNorm?: boolean } = {}) {
+  constructor(cfg: VggConfig, options: VGGOptions = {}) {
     super();
-    const { numClasses = 1000, inChannels = 3, dropRate = 0.5, batchNorm = false } = options;
+    const { numClasses = 1000, inChannels = 3, dropRate = 0.5, batchNorm = false, initWeights = true } = options;
     const { features, layers } = makeVggLayers(cfg, { batchNorm, inChannels });
     const channels = layers[layers.length - 1].channels;
     this.features = features;
@@ -59,7 +66,7 @@ export class VGG extends FeaturesClassifierModel {
       this.makeHead(4096, numClasses),
     );
     this.setStages(layers);
-    this.initWeights();
+    if (initWeights) this.initWeights();
   }
 
   protected initLinear(linear: nn.Linear): void {
@@ -106,6 +113,8 @@ for (const v of variants) {
     name: v.name,
     family: 'vgg',
     build: (options) => new VGG(VGG_CONFIGS[v.cfg], { ...options, batchNorm: v.batchNorm }),
+    // torchvision's builder skips the initialisation when weights are loaded over it.
+    pretrainedOptions: () => ({ initWeights: false }),
     defaultInput: [3, 224, 224],
     preprocessing: IMAGENET_PREPROCESSING,
     weights: v.weights,
