@@ -8,6 +8,7 @@ import { UsageError, type CommandSpec, type ParsedCommand } from '../options.js'
 import { openRun, inferenceForward, precisionOption } from './run-files.js';
 import type { Precision } from '@iris/vision/train';
 import { openDataset } from './datasets.js';
+import { evalDetectionRun, isDetectionRun } from './detect-run.js';
 
 export const spec: CommandSpec = {
   name: 'eval',
@@ -16,7 +17,7 @@ export const spec: CommandSpec = {
   usage: '--run DIR [options]',
   options: {
     run: { type: 'string', placeholder: 'DIR', description: 'a run folder written by iris train (required)' },
-    split: { type: 'string', choices: ['test', 'validation'], default: 'test', description: 'the dataset\'s test split, or the run\'s held-out validation split (same seed and fraction as in training)' },
+    split: { type: 'string', choices: ['test', 'validation'], default: 'test', description: 'the dataset\'s test split (a detection run: the split it was finally evaluated on), or the run\'s held-out validation split (same seed and fraction as in training)' },
     dataset: { type: 'string', placeholder: 'SPEC', description: 'another dataset with the same classes (default: the run\'s)' },
     weights: { type: 'string', placeholder: 'FILE', description: 'weights to evaluate instead of RUN/best.safetensors' },
     batchSize: { type: 'integer', min: 1, default: 256, description: 'images per batch' },
@@ -28,6 +29,16 @@ export const spec: CommandSpec = {
 
 export async function evalCommand({ values: flags }: ParsedCommand): Promise<number> {
   if (!flags.run) throw new UsageError('iris eval: --run RUN_DIR (a folder written by iris train) is required');
+  if (isDetectionRun(String(flags.run))) {
+    return evalDetectionRun(String(flags.run), {
+      weights: flags.weights ? String(flags.weights) : undefined,
+      dataset: flags.dataset ? String(flags.dataset) : undefined,
+      split: String(flags.split),
+      batchSize: Math.min(Number(flags.batchSize), 8),
+      json: flags.json === true,
+      precision: flags.precision as Precision | undefined,
+    });
+  }
   const { run, model } = openRun(String(flags.run), flags.weights ? String(flags.weights) : undefined);
   // The validation split is re-drawn as training drew it: same seed, fraction and limit.
   const splitOptions = run.split ? { valSplit: run.split.valSplit, seed: run.split.seed, limit: run.split.limit ?? undefined } : {};

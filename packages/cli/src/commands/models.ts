@@ -1,6 +1,7 @@
 // iris models list [FILTER] | info NAME | download NAME [--tag TAG]
 import { listModels, modelInfo, createModel } from '@iris/vision';
 import * as vision from '@iris/vision';
+import { listDetectors, detectorInfo } from '@iris/vision/detection';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../options.js';
 
 export const spec: CommandSpec = {
@@ -10,15 +11,23 @@ export const spec: CommandSpec = {
   usage: 'list [FILTER] | info NAME | download NAME [options]',
   positionals: true,
   options: {
+    task: { type: 'string', choices: ['classify', 'detect'], default: 'classify', description: 'list: classifiers, or detectors (info takes either name)' },
     json: { type: 'boolean', default: false, description: 'print JSON (list, info)' },
     layers: { type: 'boolean', default: false, description: 'info: also list every layer with its output shape and parameters' },
     tag: { type: 'string', placeholder: 'TAG', description: 'download: which weights (default: the model\'s default tag)' },
   },
-  examples: ["iris models list 'resnet*'", 'iris models info vit_b_16 --layers', 'iris models download resnet50'],
+  examples: ["iris models list 'resnet*'", 'iris models list --task detect', 'iris models info fasterrcnn_resnet50_fpn', 'iris models info vit_b_16 --layers', 'iris models download resnet50'],
 };
 
 export async function modelsCommand({ positional, values: flags }: ParsedCommand): Promise<number> {
   const [action = 'list', name] = positional;
+  if (action === 'list' && flags.task === 'detect') {
+    const names = listDetectors(name);
+    if (flags.json) console.log(JSON.stringify(names));
+    else for (const n of names) console.log(detectorLine(n));
+    return 0;
+  }
+  if (action === 'info' && name && listDetectors().includes(name)) return detectorDetails(name, flags.json === true);
   if (action === 'list') {
     const names = listModels(name);
     if (flags.json) console.log(JSON.stringify(names));
@@ -57,4 +66,24 @@ export async function modelsCommand({ positional, values: flags }: ParsedCommand
     return 0;
   }
   throw new UsageError(`iris models: unknown action '${action}'; use list, info or download`);
+}
+
+/** name, family, parameters (91 classes) and the default COCO weights' box mAP. */
+function detectorLine(name: string): string {
+  const info = detectorInfo(name);
+  const ap = info.weights[0] ? `COCO box mAP ${info.weights[0].metrics.boxMap.toFixed(1)}` : 'no COCO weights';
+  return `${name.padEnd(40)} ${info.family.padEnd(12)} ${(info.paramCount / 1e6).toFixed(2).padStart(7)}M params  ${ap}  backbone ${info.backbone.model}`;
+}
+
+function detectorDetails(name: string, json: boolean): number {
+  const info = detectorInfo(name);
+  if (json) {
+    console.log(JSON.stringify({ name, task: 'detect', family: info.family, paramCount: info.paramCount, backbone: info.backbone, weights: info.weights.map((w) => ({ tag: w.tag, url: w.url, numClasses: w.numClasses, metrics: w.metrics })) }, null, 2));
+    return 0;
+  }
+  console.log(`${name} (detector, ${info.family})`);
+  console.log(`  parameters  ${info.paramCount.toLocaleString('en-US')} with 91 classes`);
+  console.log(`  backbone    ${info.backbone.model} (ImageNet weights ${info.backbone.weights} with --pretrained-backbone)`);
+  for (const w of info.weights) console.log(`  weights     ${w.tag}: ${w.url} (COCO val2017 box mAP ${w.metrics.boxMap}, ${w.numClasses} classes)`);
+  return 0;
 }

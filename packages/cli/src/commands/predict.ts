@@ -9,10 +9,11 @@ import { extname, join } from 'node:path';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../options.js';
 import { openRun, inferenceForward, precisionOption } from './run-files.js';
 import type { Precision } from '@iris/vision/train';
+import { isDetectionRun, predictDetectionRun } from './detect-run.js';
 
 export const spec: CommandSpec = {
   name: 'predict',
-  summary: 'Classify image files (PNG, JPEG, WebP, ...) or every image in a folder with a run\'s selected weights.',
+  summary: 'Classify image files (PNG, JPEG, WebP, ...) or every image in a folder with a run\'s selected weights; a detection run draws boxes.',
   usage: 'IMAGE|DIR... --run DIR [options]',
   positionals: true,
   options: {
@@ -21,6 +22,9 @@ export const spec: CommandSpec = {
     topk: { type: 'integer', min: 1, default: 5, description: 'how many classes to show per image' },
     json: { type: 'boolean', default: false, description: 'print the predictions as JSON' },
     precision: precisionOption,
+    scoreThresh: { type: 'number', min: 0, max: 1, defaultText: "the detector's", description: 'detection runs: drop boxes scoring below this' },
+    saveDir: { type: 'string', placeholder: 'DIR', defaultText: 'RUN/predict', description: 'detection runs: where the images with boxes go' },
+    saveTxt: { type: 'boolean', default: false, description: 'detection runs: also write YOLO-format .txt files (class cx cy w h score)' },
   },
   examples: ['iris predict shirt.png --run runs/fmnist', 'iris predict photos/ --run runs/fmnist --json --topk 3'],
 };
@@ -28,11 +32,6 @@ export const spec: CommandSpec = {
 export async function predictCommand({ positional, values: flags }: ParsedCommand): Promise<number> {
   if (positional.length === 0) throw new UsageError('iris predict IMAGE|DIR --run RUN_DIR: give images to classify');
   if (!flags.run) throw new UsageError('iris predict: --run RUN_DIR (a folder written by iris train) is required');
-  const { run, model } = openRun(String(flags.run), flags.weights ? String(flags.weights) : undefined);
-  const forward = inferenceForward(run, model, flags.precision as Precision | undefined);
-  const topk = Math.min(Number(flags.topk), run.classes.length);
-  const transform = makeRecipeTransform({ ...run.transform, train: false });
-  const channels = Number(run.buildOptions.inChannels ?? 3);
   const missing = positional.find((p) => !existsSync(p));
   if (missing) throw new UsageError(`iris predict: ${missing}: no such file or folder`);
   const files = positional.flatMap((p) =>
@@ -40,6 +39,21 @@ export async function predictCommand({ positional, values: flags }: ParsedComman
       ? readdirSync(p).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort().map((f) => join(p, f))
       : [p],
   );
+  if (isDetectionRun(String(flags.run))) {
+    return predictDetectionRun(String(flags.run), files, {
+      weights: flags.weights ? String(flags.weights) : undefined,
+      json: flags.json === true,
+      scoreThresh: flags.scoreThresh === undefined ? undefined : Number(flags.scoreThresh),
+      saveDir: flags.saveDir ? String(flags.saveDir) : undefined,
+      saveTxt: flags.saveTxt === true,
+      precision: flags.precision as Precision | undefined,
+    });
+  }
+  const { run, model } = openRun(String(flags.run), flags.weights ? String(flags.weights) : undefined);
+  const forward = inferenceForward(run, model, flags.precision as Precision | undefined);
+  const topk = Math.min(Number(flags.topk), run.classes.length);
+  const transform = makeRecipeTransform({ ...run.transform, train: false });
+  const channels = Number(run.buildOptions.inChannels ?? 3);
   const results: { file: string; predictions: { label: string; index: number; probability: number }[] }[] = [];
   for (const file of files) {
     const decoded = await decodeImage(file, { mode: channels === 1 ? 'gray' : 'rgb' });

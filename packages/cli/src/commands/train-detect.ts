@@ -3,7 +3,8 @@
 // best epoch (COCO AP@[.5:.95]); the dataset's val (or test) split is evaluated once, at the end,
 // with the selected weights.
 import * as torch from '@iris/torch';
-import { createDetector, detectorInfo, type Detector, type DetectorOptions } from '@iris/vision/detection';
+import { createDetector, detectorInfo, fetchDetectorWeights, type Detector, type DetectorOptions } from '@iris/vision/detection';
+import { fetchWeights } from '@iris/vision';
 import { DataLoader, Rng } from '@iris/vision/data';
 import { collateDetection, detectionDataset, detectionSplits, DetectionDataset, type DetectionBatch } from '@iris/vision/detection';
 import { DetectionPresetEval, DetectionPresetTrain, type DetectionAugmentation } from '@iris/vision/transforms';
@@ -66,6 +67,12 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
   const options = detectorOptions(flags, full.classes.length);
   const pretrained = flags.pretrained === undefined ? undefined : flags.pretrained === 'true' ? true : String(flags.pretrained);
   const pretrainedBackbone = flags.pretrainedBackbone === undefined ? undefined : flags.pretrainedBackbone === 'true' ? true : String(flags.pretrainedBackbone);
+  // Weights come into the cache first (downloaded once, SHA-256 checked); a file path is used as it is.
+  if (pretrained !== undefined && !(typeof pretrained === 'string' && existsSync(pretrained))) await fetchDetectorWeights(modelName, pretrained === true ? undefined : pretrained);
+  else if (pretrainedBackbone !== undefined && !(typeof pretrainedBackbone === 'string' && existsSync(pretrainedBackbone))) {
+    const backbone = detectorInfo(modelName).backbone;
+    await fetchWeights(backbone.model, pretrainedBackbone === true ? backbone.weights : pretrainedBackbone);
+  }
   const model = createDetector(modelName, { ...options, pretrained, pretrainedBackbone });
   const augmentation = (flags.augment as DetectionAugmentation | undefined) ?? defaultAugmentation(modelName);
   const workers = Number(flags.workers ?? 0);
