@@ -12,14 +12,14 @@ import { assertRegistryMatches, runDetectorCases, type DetectorCase } from './he
 torch.setNumThreads(2);
 
 const TARGETS = [
-  { boxes: [[20, 30, 120, 140], [100, 40, 190, 145], [30, 100, 60, 130]], labels: [1, 3, 4] },
-  { boxes: [[10, 10, 160, 180], [50, 60, 90, 110], [100, 120, 165, 185]], labels: [2, 1, 4] },
+  { boxes: [[20, 25, 110, 110], [80, 30, 150, 115], [25, 75, 50, 100]], labels: [1, 3, 4] },
+  { boxes: [[8, 10, 125, 140], [40, 45, 70, 85], [75, 90, 130, 145]], labels: [2, 1, 4] },
 ];
 const CASES: DetectorCase[] = [
   {
     // With (stand-in) ImageNet backbone weights: FrozenBatchNorm2d and conv1/layer1 frozen, as torchvision builds it.
-    id: 'fcos', name: 'fcos_resnet50_fpn', options: { numClasses: 5, minSize: 160, maxSize: 224, pretrainedBackbone: true }, kwargs: { num_classes: 5, min_size: 160, max_size: 224 },
-    seed: 7, images: [[3, 150, 200], [3, 190, 170]], targets: TARGETS, backboneWeights: 'ResNet50_Weights.IMAGENET1K_V1',
+    id: 'fcos', name: 'fcos_resnet50_fpn', options: { numClasses: 5, minSize: 128, maxSize: 176, pretrainedBackbone: true }, kwargs: { num_classes: 5, min_size: 128, max_size: 176 },
+    seed: 7, images: [[3, 120, 160], [3, 150, 136]], targets: TARGETS, backboneWeights: 'ResNet50_Weights.IMAGENET1K_V1',
   },
 ];
 
@@ -39,7 +39,7 @@ test('fcos_resnet50_fpn is registered with torchvision’s COCO weights, box mAP
 });
 
 test('replaceHead keeps the backbone; FCOS wants one anchor per location', () => {
-  const model = createDetector('fcos_resnet50_fpn', { numClasses: 5, minSize: 160, maxSize: 224 }) as FCOS;
+  const model = createDetector('fcos_resnet50_fpn', { numClasses: 5, minSize: 128, maxSize: 176 }) as FCOS;
   const backbone = model.backbone.parameters();
   model.replaceHead(2);
   assert.equal(model.numClasses, 2);

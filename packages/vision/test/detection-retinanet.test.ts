@@ -1,7 +1,7 @@
 // retinanet_resnet50_fpn and _v2 against torchvision 0.14: seeded initialisation, eval detections
 // on two images of different sizes, the train-mode losses (focal loss; L1 for v1, GIoU for v2)
 // and gradients with torchvision's perturbed weights loaded strictly; the COCO weights' old head
-// keys; the registry's metadata. Small images (min side 160) keep the file short on 2 cores.
+// keys; the registry's metadata. Small images (min side 128) keep the file short on 2 cores.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@iris/torch';
@@ -11,11 +11,11 @@ import { assertRegistryMatches, runDetectorCases, type DetectorCase } from './he
 torch.setNumThreads(2);
 
 const TARGETS = [
-  { boxes: [[20, 30, 120, 140], [100, 40, 190, 145], [30, 100, 60, 130]], labels: [1, 3, 4] },
-  { boxes: [[10, 10, 160, 180], [50, 60, 90, 110], [100, 120, 165, 185]], labels: [2, 1, 4] },
+  { boxes: [[20, 25, 110, 110], [80, 30, 150, 115], [25, 75, 50, 100]], labels: [1, 3, 4] },
+  { boxes: [[8, 10, 125, 140], [40, 45, 70, 85], [75, 90, 130, 145]], labels: [2, 1, 4] },
 ];
-const SIZE = { options: { minSize: 160, maxSize: 224 }, kwargs: { min_size: 160, max_size: 224 } };
-const IMAGES = [[3, 150, 200], [3, 190, 170]];
+const SIZE = { options: { minSize: 128, maxSize: 176 }, kwargs: { min_size: 128, max_size: 176 } };
+const IMAGES = [[3, 120, 160], [3, 150, 136]];
 
 const CASES: DetectorCase[] = [
   { id: 'retinanet', name: 'retinanet_resnet50_fpn', options: { numClasses: 5, ...SIZE.options }, kwargs: { num_classes: 5, ...SIZE.kwargs }, seed: 5, images: IMAGES, targets: TARGETS, legacyFile: true },
