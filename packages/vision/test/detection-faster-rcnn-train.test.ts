@@ -12,7 +12,7 @@ import { FrozenBatchNorm2d } from '../src/ops/index.js';
 import { runPython, tempDir, assertMaxRelClose } from './helpers/reference.js';
 import { assertDetectionsMatch, camelOptions, detect, loadIn, savedImages } from './helpers/faster-rcnn-parity.js';
 
-torch.setNumThreads(2);
+torch.setNumThreads(1); // as the reference (detection_frcnn_ref.py)
 const dir = tempDir();
 after(() => dir.cleanup());
 // createDetector's `pretrained: true` reads $IRIS_CACHE/weights/<torchvision's file name>.

@@ -8,7 +8,7 @@ import { createDetector, detectorConfig, detectorInfo, listDetectors, FasterRCNN
 import { runPython, tempDir } from './helpers/reference.js';
 import { assertDetectionsMatch, camelOptions, detect, loadIn, savedImages } from './helpers/faster-rcnn-parity.js';
 
-torch.setNumThreads(2);
+torch.setNumThreads(1); // as the reference (detection_frcnn_ref.py)
 const dir = tempDir();
 after(() => dir.cleanup());
 

@@ -225,6 +225,7 @@ def backbone(c, d):
 
 COMMANDS = {"structure": structure, "eval": evaluate, "train": train, "pretrained": pretrained, "backbone": backbone}
 
-torch.set_num_threads(int(os.environ.get("IRIS_REF_THREADS", "2")))
+# One thread on both sides: the same kernels in the same order, and no spinning threads on a shared CI box.
+torch.set_num_threads(1)
 request = read_request()
 reply({c["id"]: COMMANDS[c["cmd"]](c, request["dir"]) for c in request["cmds"]})
