@@ -127,3 +127,14 @@ test('replaceHead swaps the box predictor for N classes and keeps every other we
   const out = detect(model, [torch.rand([3, 100, 120])]);
   assert.ok(out[0].labels.toFlatArray().every((l) => l >= 1 && l < 4), 'labels come from the new head');
 });
+
+test('training input is checked as torchvision checks it: targets needed, boxes [N, 4], positive sizes', () => {
+  const model = createDetector('fasterrcnn_mobilenet_v3_large_320_fpn').train();
+  const image = torch.rand([3, 64, 80]);
+  assert.throws(() => model.call([image]), /targets are needed in training mode/);
+  assert.throws(() => model.call([image], [{ boxes: torch.zeros([4]), labels: torch.zeros([1], { dtype: 'int64' }) }]), /targets\[0\]\.boxes should be \[N, 4\], got shape \[4\]/);
+  const degenerate = { boxes: torch.tensor([[10, 10, 30, 40], [20, 30, 15, 50]]), labels: torch.tensor([1, 2], { dtype: 'int64' }) };
+  assert.throws(() => model.call([image], [degenerate]), /All bounding boxes should have positive height and width\. Found invalid box \[100, 150, 75, 250\] for target at index 0/);
+  const intLabels = { boxes: torch.tensor([[10, 10, 30, 40]]), labels: torch.tensor([1], { dtype: 'int32' }) };
+  assert.throws(() => model.call([image], [intLabels]), /targets\[0\]\.labels should be int64, got int32/);
+});
