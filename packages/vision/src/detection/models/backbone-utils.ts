@@ -156,23 +156,26 @@ export function resnetFpnExtractor(backbone: ResNet, trainableLayers: number, op
   return out;
 }
 
-export interface ResnetFpnBackboneOptions extends ResnetFpnExtractorOptions {
+export interface ResnetFpnBackboneOptions {
   /** A ResNet of the model zoo: 'resnet50', 'resnext101_32x8d', ... */
   backboneName: string;
   /** ImageNet weights: true (its default), a tag, or a file; from the cache (fetchWeights downloads them). */
   weights?: boolean | string;
   /** The backbone's norm layer (default FrozenBatchNorm2d, as torchvision's resnet_fpn_backbone). */
-  backboneNormLayer?: NormLayer;
+  normLayer?: NormLayer;
   /** Trainable stages from the top, 0 to 5 (default 3). */
   trainableLayers?: number;
+  /** Stages whose outputs feed the FPN, in [1, 4] (default all four). */
+  returnedLayers?: number[];
+  extraBlocks?: ExtraFPNBlock;
 }
 
 /** torchvision's resnet_fpn_backbone: a ResNet of the zoo with FrozenBatchNorm2d, frozen early stages and an FPN. */
 export function resnetFpnBackbone(options: ResnetFpnBackboneOptions): BackboneWithFPN {
   const backbone = createModel(options.backboneName, options.weights ? { pretrained: options.weights } : {});
   if (!isResNet(backbone)) throw new TypeError(`resnetFpnBackbone: '${options.backboneName}' is not a ResNet of the model zoo (resnet18 ... wide_resnet101_2)`);
-  replaceBatchNorm(backbone, options.backboneNormLayer ?? frozenBatchNorm2d);
-  return resnetFpnExtractor(backbone, options.trainableLayers ?? 3, options);
+  replaceBatchNorm(backbone, options.normLayer ?? frozenBatchNorm2d);
+  return resnetFpnExtractor(backbone, options.trainableLayers ?? 3, { returnedLayers: options.returnedLayers, extraBlocks: options.extraBlocks });
 }
 
 function isResNet(model: nn.Module): model is ResNet {
@@ -234,29 +237,36 @@ export function mobilenetExtractor(backbone: nn.Module & { features: nn.Sequenti
     const inChannelsList = returnedLayers.map((i) => channelsOf(stageIndices[i]));
     out = new BackboneWithFPN(features, returnLayers, inChannelsList, outChannels, { extraBlocks: options.extraBlocks, normLayer: options.normLayer });
   } else {
-    // A depthwise-free linear combination of the last map's channels down to 256.
+    // A 1x1 conv: a linear combination of the last map's channels, down to 256.
     out = new SingleMapBackbone(outChannels, features, new nn.Conv2d(channelsOf(blocks.length - 1), outChannels, 1));
   }
   disposeUnused(backbone, out);
   return out;
 }
 
-export interface MobilenetBackboneOptions extends MobilenetExtractorOptions {
+export interface MobilenetBackboneOptions {
   /** 'mobilenet_v3_large', 'mobilenet_v3_small' or 'mobilenet_v2' from the model zoo. */
   backboneName: string;
   /** ImageNet weights: true (its default), a tag, or a file; from the cache. */
   weights?: boolean | string;
+  /** An FPN over the last two stages (true), or a 1x1 conv on the last map. */
   fpn: boolean;
   /** The backbone's norm layer (default FrozenBatchNorm2d, as torchvision's mobilenet_backbone). */
-  backboneNormLayer?: NormLayer;
+  normLayer?: NormLayer;
   /** Trainable stages from the top (default 2). */
   trainableLayers?: number;
+  /** Stage indices whose outputs feed the FPN (default the last two). */
+  returnedLayers?: number[];
+  extraBlocks?: ExtraFPNBlock;
 }
 
 /** torchvision's mobilenet_backbone: a MobileNet of the zoo with FrozenBatchNorm2d, frozen early stages, and an FPN or a 1x1 conv. */
 export function mobilenetBackbone(options: MobilenetBackboneOptions): BackboneWithFPN | SingleMapBackbone {
   const backbone = createModel(options.backboneName, options.weights ? { pretrained: options.weights } : {}) as unknown as nn.Module & { features?: nn.Sequential };
   if (!(backbone.features instanceof nn.Sequential)) throw new TypeError(`mobilenetBackbone: '${options.backboneName}' has no features stack; use a MobileNet (mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small)`);
-  replaceBatchNorm(backbone, options.backboneNormLayer ?? frozenBatchNorm2d);
-  return mobilenetExtractor(backbone as nn.Module & { features: nn.Sequential }, options.fpn, options.trainableLayers ?? 2, options);
+  replaceBatchNorm(backbone, options.normLayer ?? frozenBatchNorm2d);
+  return mobilenetExtractor(backbone as nn.Module & { features: nn.Sequential }, options.fpn, options.trainableLayers ?? 2, {
+    returnedLayers: options.returnedLayers,
+    extraBlocks: options.extraBlocks,
+  });
 }

@@ -12,7 +12,7 @@ import { batchNorm2d, frozenBatchNorm2d, mobilenetExtractor, replaceBatchNorm, r
 import { GeneralizedRCNN, type DetectionBackbone } from './generalized-rcnn.js';
 import { cocoWeights, registerDetector, type Detector, type DetectorOptions, type DetectorWeightsSpec } from './registry.js';
 import { RoIHeads, type RoIPooler } from './roi-heads.js';
-import { RegionProposalNetwork, RPNHead } from './rpn.js';
+import { RegionProposalNetwork, RPNHead, type RPNHeadModule } from './rpn.js';
 import { GeneralizedRCNNTransform, type GeneralizedRCNNTransformOptions } from './transform.js';
 
 const F = nn.functional;
@@ -31,7 +31,7 @@ export interface FasterRCNNOptions extends GeneralizedRCNNTransformOptions {
   /** Default: sizes 32..512, one per level, aspect ratios 0.5, 1, 2. */
   rpnAnchorGenerator?: AnchorGenerator;
   /** Default RPNHead(backbone.outChannels, anchors per location). */
-  rpnHead?: nn.Module;
+  rpnHead?: RPNHeadModule;
   rpnPreNmsTopNTrain?: number;
   rpnPreNmsTopNTest?: number;
   rpnPostNmsTopNTrain?: number;

@@ -24,7 +24,7 @@ export { AnchorGenerator } from './anchor-utils.js';
 export { BoxCoder } from './box-coder.js';
 export { Matcher } from './matcher.js';
 export { BalancedPositiveNegativeSampler } from './balanced-sampler.js';
-export { RPNHead, RegionProposalNetwork, concatBoxPredictionLayers, permuteAndFlatten, type RegionProposalNetworkOptions, type TrainTest } from './rpn.js';
+export { RPNHead, RegionProposalNetwork, concatBoxPredictionLayers, permuteAndFlatten, type RPNHeadModule, type RegionProposalNetworkOptions, type TrainTest } from './rpn.js';
 export { RoIHeads, fastrcnnLoss, type RoIHeadsOptions, type RoIPooler } from './roi-heads.js';
 export { GeneralizedRCNN, type DetectionBackbone } from './generalized-rcnn.js';
 export {

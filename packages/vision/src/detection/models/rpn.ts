@@ -14,8 +14,13 @@ import type { DetectionTarget } from './registry.js';
 
 const F = nn.functional;
 
+/** What the RPN needs from its head: per level, objectness logits [N, A, H, W] and box offsets [N, A·4, H, W]. */
+export interface RPNHeadModule extends nn.Module {
+  forward(x: Tensor[]): [Tensor[], Tensor[]];
+}
+
 /** A 3x3 conv (convDepth of them in v2), then per anchor one objectness logit and four box offsets, on every level. */
-export class RPNHead extends nn.Module {
+export class RPNHead extends nn.Module implements RPNHeadModule {
   conv: nn.Sequential;
   clsLogits: nn.Conv2d;
   bboxPred: nn.Conv2d;
@@ -102,7 +107,7 @@ export interface RegionProposalNetworkOptions {
 
 export class RegionProposalNetwork extends nn.Module {
   anchorGenerator: AnchorGenerator;
-  head: nn.Module;
+  head: RPNHeadModule;
   readonly boxCoder = new BoxCoder([1, 1, 1, 1]);
   readonly proposalMatcher: Matcher;
   readonly fgBgSampler: BalancedPositiveNegativeSampler;
@@ -113,7 +118,7 @@ export class RegionProposalNetwork extends nn.Module {
   /** Proposals smaller than this (pixels) on a side are dropped. */
   minSize = 1e-3;
 
-  constructor(anchorGenerator: AnchorGenerator, head: nn.Module, options: RegionProposalNetworkOptions = {}) {
+  constructor(anchorGenerator: AnchorGenerator, head: RPNHeadModule, options: RegionProposalNetworkOptions = {}) {
     super();
     this.anchorGenerator = anchorGenerator;
     this.head = head;
@@ -246,7 +251,7 @@ export class RegionProposalNetwork extends nn.Module {
   forward(images: ImageList, features: Map<string, Tensor>, targets?: DetectionTarget[]): [Tensor[], Record<string, Tensor>] {
     return torch.tidy(() => {
       const featureList = [...features.values()];
-      const [objectnessPerLevel, deltasPerLevel] = (this.head as RPNHead).call(featureList);
+      const [objectnessPerLevel, deltasPerLevel] = this.head.call(featureList);
       const anchors = this.anchorGenerator.call(images, featureList);
       const numImages = anchors.length;
       const numAnchorsPerLevel = objectnessPerLevel.map((o) => o.shape[1] * o.shape[2] * o.shape[3]);
