@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@iris/torch';
 import { createDetector, listDetectors, type FCOS } from '../src/detection/index.js';
-import { assertRegistryMatches, runDetectorCases, type DetectorCase } from './helpers/one-stage-parity.js';
+import { assertNoLeaks, assertRegistryMatches, runDetectorCases, type DetectorCase } from './helpers/one-stage-parity.js';
 
 torch.setNumThreads(2);
 
@@ -46,4 +46,8 @@ test('replaceHead keeps the backbone; FCOS wants one anchor per location', () =>
   assert.deepEqual(model.head.classificationHead.clsLogits.weight.shape, [2, 256, 3, 3]);
   assert.ok(model.backbone.parameters().every((p, i) => p === backbone[i]));
   assert.throws(() => createDetector('fcos_resnet50_fpn', { centreSamplingRadius: 2 }), /unknown option 'centreSamplingRadius'/);
+});
+
+test('fcos_resnet50_fpn: an eval forward and a train step leave no tensor behind but what they return', async () => {
+  await assertNoLeaks('fcos_resnet50_fpn', { numClasses: 3, minSize: 128, maxSize: 176 });
 });

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@iris/torch';
 import { createDetector, detectorInfo, listDetectors, type RetinaNet } from '../src/detection/index.js';
-import { assertRegistryMatches, runDetectorCases, type DetectorCase } from './helpers/one-stage-parity.js';
+import { assertNoLeaks, assertRegistryMatches, runDetectorCases, type DetectorCase } from './helpers/one-stage-parity.js';
 
 torch.setNumThreads(2);
 
@@ -71,4 +71,8 @@ test('replaceHead keeps the backbone and the v2 head’s GroupNorm and GIoU loss
   assert.deepEqual(model.head.classificationHead.clsLogits.weight.shape, [9 * 3, 256, 3, 3]);
   assert.ok(model.backbone.parameters().every((p, i) => p === backbone[i]));
   assert.throws(() => createDetector('retinanet_resnet50_fpn', { topk: 10 }), /retinanet_resnet50_fpn: unknown option 'topk'/);
+});
+
+test('retinanet_resnet50_fpn_v2: an eval forward and a train step leave no tensor behind but what they return', async () => {
+  await assertNoLeaks('retinanet_resnet50_fpn_v2', { numClasses: 3, ...SIZE.options });
 });

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@iris/torch';
 import { createDetector, listDetectors, DefaultBoxGenerator, ImageList, type SSD } from '../src/detection/index.js';
-import { assertRegistryMatches, runDetectorCases, type DetectorCase } from './helpers/one-stage-parity.js';
+import { assertNoLeaks, assertRegistryMatches, runDetectorCases, type DetectorCase } from './helpers/one-stage-parity.js';
 
 torch.setNumThreads(2);
 
@@ -70,4 +70,8 @@ test('replaceHead swaps only the class-dependent head (same kind of head); SSD r
   assert.throws(() => model.call([torch.rand([3, 64, 80])]), /SSD: targets are needed in training mode/);
   const bad = [{ boxes: torch.tensor([[10, 10, 5, 20]]), labels: torch.tensor([1], { dtype: 'int64' }) }];
   assert.throws(() => model.call([torch.rand([3, 64, 80])], bad), /found invalid box \[.*\] for target at index 0/);
+});
+
+test('ssdlite320_mobilenet_v3_large: an eval forward and a train step leave no tensor behind but what they return', async () => {
+  await assertNoLeaks('ssdlite320_mobilenet_v3_large', { numClasses: 3 });
 });

@@ -4,6 +4,8 @@
 // dict and gradients; and the registry's COCO weights metadata.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import { loadStateDictFile } from '@iris/torch/io';
@@ -151,4 +153,48 @@ export function runDetectorCases(
     return detections;
   };
   return { check, assertEvalMatches, path: (id: string, suffix: string) => join(dir.path, `${id}-${suffix}`), meta, cleanup: dir.cleanup };
+}
+
+/** A full GC, then the addon's finalizers (they run after it, from the event loop): no garbage tensor is left pending. */
+async function settleGarbage(): Promise<void> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 2; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * Memory discipline: an eval forward and a (second) train step of `name` leave exactly what they
+ * return. Garbage from before is collected first, so the count moves only by what the calls keep
+ * or forget (a forgotten tensor would be finalized at a random time: not deterministic freeing).
+ */
+export async function assertNoLeaks(name: string, options: DetectorOptions): Promise<void> {
+  const model = createDetector(name, options);
+  const images = [torch.rand([3, 96, 128]), torch.rand([3, 80, 64])];
+  const targets: DetectionTarget[] = [
+    { boxes: torch.tensor([[10, 10, 60, 50]]), labels: torch.tensor([1], { dtype: 'int64' }) },
+    { boxes: torch.tensor([[5, 20, 40, 70], [30, 5, 60, 30]]), labels: torch.tensor([2, 1], { dtype: 'int64' }) },
+  ];
+  const trainStep = (): void => {
+    const losses = Object.values(model.call(images, targets) as Record<string, Tensor>);
+    const total = torch.tidy(() => losses.reduce((a, b) => a.add(b)));
+    total.backward();
+    for (const t of [total, ...losses]) t.dispose();
+  };
+  model.train();
+  trainStep(); // creates the .grad tensors
+  model.eval();
+  await settleGarbage();
+  let before = torch.liveTensors();
+  const detections = torch.noGrad(() => model.call(images)) as Detection[];
+  for (const d of detections) for (const t of [d.boxes, d.scores, d.labels]) t.dispose();
+  assert.equal(torch.liveTensors(), before, `${name}: tensors left by an eval forward`);
+  model.train();
+  await settleGarbage();
+  before = torch.liveTensors();
+  trainStep();
+  assert.equal(torch.liveTensors(), before, `${name}: tensors left by a train step`);
+  for (const t of [...model.parameters(), ...model.buffers(), ...images]) t.dispose();
 }
