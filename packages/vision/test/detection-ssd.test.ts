@@ -5,7 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@iris/torch';
-import { createDetector, listDetectors, DefaultBoxGenerator, ImageList, type SSD } from '../src/detection/index.js';
+import { createDetector, listDetectors, DefaultBoxGenerator, ImageList, ssdliteMobilenetExtractor, vggExtractor, type SSD } from '../src/detection/index.js';
+import { createModel } from '../src/models/index.js';
+import { MobileNetV3, mobileNetV3Config } from '../src/models/mobilenetv3.js';
+import type { VGG } from '../src/models/vgg.js';
 import { assertNoLeaks, assertRegistryMatches, runDetectorCases, type DetectorCase } from './helpers/one-stage-parity.js';
 
 torch.setNumThreads(2);
@@ -20,10 +23,14 @@ const CASES: DetectorCase[] = [
   { id: 'ssdlite', name: 'ssdlite320_mobilenet_v3_large', options: { numClasses: 5 }, kwargs: { num_classes: 5 }, seed: 4, images: [[3, 200, 260], [3, 310, 240]], targets: TARGETS },
 ];
 const NAMES = ['ssd300_vgg16', 'ssdlite320_mobilenet_v3_large'];
+const TRAINABLE = [
+  ...[0, 2, 5].map((layers) => ({ extractor: 'vgg' as const, layers })),
+  ...[0, 3, 6].map((layers) => ({ extractor: 'mobilenet' as const, layers })),
+];
 
 let run: ReturnType<typeof runDetectorCases>;
 before(() => {
-  run = runDetectorCases(CASES, NAMES);
+  run = runDetectorCases(CASES, NAMES, TRAINABLE);
 });
 after(() => run.cleanup());
 
@@ -37,6 +44,22 @@ for (const c of CASES) {
 test('both SSDs are registered with torchvision’s COCO weights, box mAP, categories and parameter counts', () => {
   assert.ok(NAMES.every((n) => listDetectors('ssd*').includes(n)));
   for (const name of NAMES) assertRegistryMatches(name, run.meta[name]);
+});
+
+test('trainableBackboneLayers freezes the stages torchvision’s VGG and MobileNet extractors freeze', () => {
+  TRAINABLE.forEach(({ extractor, layers }, i) => {
+    let backbone: torch.nn.Module;
+    if (extractor === 'vgg') backbone = vggExtractor(createModel('vgg16', { initWeights: false }) as VGG, false, layers);
+    else {
+      const { setting, lastChannel } = mobileNetV3Config('mobilenet_v3_large', { reducedTail: true });
+      const mobilenet = new MobileNetV3(setting, lastChannel);
+      const strided = setting.flatMap((cnf, k) => (cnf.stride > 1 ? [k + 1] : []));
+      backbone = ssdliteMobilenetExtractor(mobilenet.features, strided, layers, (c) => new torch.nn.BatchNorm2d(c, { eps: 0.001, momentum: 0.03 }));
+    }
+    const own = backbone.namedParameters().filter(([, p]) => p.requiresGrad).map(([k]) => k);
+    assert.deepEqual(own, run.trainable[i], `${extractor} with ${layers} trainable stages`);
+  });
+  assert.throws(() => vggExtractor(createModel('vgg11', { initWeights: false }) as VGG, false, 6), /trainableBackboneLayers should be in the range \[0, 5\], got 6/);
 });
 
 test('DefaultBoxGenerator: SSD300’s 8732 boxes, 4 or 6 per cell, centred on cells at its steps', () => {

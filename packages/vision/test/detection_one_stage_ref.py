@@ -16,7 +16,8 @@ Request: {"threads": n, "cases": [case, ...]}, one process for a test file's cas
 Reply: {"cases": {id: {"loss_keys", "trainable", "grad_names"}}, "meta": {name: {...}}}: per case the
 loss keys in torchvision's order, the names of the parameters that require grad, and those whose
 gradients were saved (the first two, two in the middle, the last four); per name in "meta", its COCO weights' URL, parameter count,
-box mAP and categories.
+box mAP and categories; per {"extractor": "vgg" | "mobilenet", "layers": k} in "trainable", the trainable
+parameters of SSD's / SSDlite's backbone extractor with k trainable stages.
 """
 import math
 import os
@@ -128,6 +129,21 @@ def meta(name):
     return {"tag": w.name.lower(), "url": w.url, "num_params": w.meta["num_params"], "box_map": w.meta["_metrics"]["COCO-val2017"]["box_map"], "categories": w.meta["categories"]}
 
 
+def trainable(spec):
+    """Names of the parameters that require grad after torchvision's SSD / SSDlite backbone extractor with `layers` trainable stages."""
+    from torchvision.models.detection import ssd, ssdlite
+    if spec["extractor"] == "vgg":
+        backbone = ssd._vgg_extractor(torchvision.models.vgg16(), False, spec["layers"])
+    else:
+        norm = lambda c: nn.BatchNorm2d(c, eps=0.001, momentum=0.03)  # noqa: E731
+        backbone = ssdlite._mobilenet_extractor(torchvision.models.mobilenet_v3_large(norm_layer=norm, reduced_tail=True), spec["layers"], norm)
+    return [k for k, p in backbone.named_parameters() if p.requires_grad]
+
+
 request = read_request()
 torch.set_num_threads(request.get("threads", 2))
-reply({"cases": {c["id"]: run_case(c) for c in request.get("cases", [])}, "meta": {n: meta(n) for n in request.get("meta", [])}})
+reply({
+    "cases": {c["id"]: run_case(c) for c in request.get("cases", [])},
+    "meta": {n: meta(n) for n in request.get("meta", [])},
+    "trainable": [trainable(t) for t in request.get("trainable", [])],
+})

@@ -71,11 +71,25 @@ export function assertRegistryMatches(name: string, meta: WeightsMeta): void {
 export function runDetectorCases(
   cases: DetectorCase[],
   metaNames: string[] = [],
-): { check: (id: string) => ParityFigures; assertEvalMatches: (id: string, model: Detector) => Detection[]; path: (id: string, suffix: string) => string; meta: Record<string, WeightsMeta>; cleanup: () => void } {
+  trainableQueries: { extractor: 'vgg' | 'mobilenet'; layers: number }[] = [],
+): {
+  check: (id: string) => ParityFigures;
+  assertEvalMatches: (id: string, model: Detector) => Detection[];
+  path: (id: string, suffix: string) => string;
+  meta: Record<string, WeightsMeta>;
+  /** Per trainable query, torchvision's trainable parameter names. */
+  trainable: string[][];
+  cleanup: () => void;
+} {
   const dir = tempDir();
-  const { cases: reply, meta } = runPython<{ cases: Record<string, { loss_keys: string[]; trainable: string[]; grad_names: string[] }>; meta: Record<string, WeightsMeta> }>(
+  const { cases: reply, meta, trainable } = runPython<{ cases: Record<string, { loss_keys: string[]; trainable: string[]; grad_names: string[] }>; meta: Record<string, WeightsMeta>; trainable: string[][] }>(
     'detection_one_stage_ref.py',
-    { threads: torch.getNumThreads(), cases: cases.map((c) => ({ ...c, options: undefined, backbone_weights: c.backboneWeights, legacy_file: c.legacyFile, dir: dir.path })), meta: metaNames },
+    {
+      threads: torch.getNumThreads(),
+      cases: cases.map((c) => ({ ...c, options: undefined, backbone_weights: c.backboneWeights, legacy_file: c.legacyFile, dir: dir.path })),
+      meta: metaNames,
+      trainable: trainableQueries,
+    },
     { timeoutMs: 600_000 },
   );
   const check = (id: string): ParityFigures => {
@@ -152,7 +166,7 @@ export function runDetectorCases(
     });
     return detections;
   };
-  return { check, assertEvalMatches, path: (id: string, suffix: string) => join(dir.path, `${id}-${suffix}`), meta, cleanup: dir.cleanup };
+  return { check, assertEvalMatches, path: (id: string, suffix: string) => join(dir.path, `${id}-${suffix}`), meta, trainable, cleanup: dir.cleanup };
 }
 
 /** A full GC, then the addon's finalizers (they run after it, from the event loop): no garbage tensor is left pending. */
