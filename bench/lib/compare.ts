@@ -42,6 +42,12 @@ export class PythonBench {
     return (await this.next()).times;
   }
 
+  /** Any other request a script answers (`${command} ${count}`), its JSON reply as it is. */
+  async request(command: string, count: number): Promise<any> {
+    this.child.stdin.write(`${command} ${count}\n`);
+    return this.next();
+  }
+
   close(): void {
     this.child.stdin.end();
   }

@@ -1,6 +1,7 @@
 // torchvision's detection backbones (models/detection/backbone_utils.py): a classifier from the model
 // zoo cut after the stages a detector reads, with an FPN on top, its norm layers swapped
 // (FrozenBatchNorm2d when pretrained) and its early stages frozen.
+import * as torch from '@iris/torch';
 import { nn, type Tensor } from '@iris/torch';
 import { FeaturePyramidNetwork, FrozenBatchNorm2d, LastLevelMaxPool, type ExtraFPNBlock } from '../../ops/index.js';
 import type { NormLayer } from '../../layers/conv-norm-activation.js';
@@ -63,7 +64,9 @@ export class IntermediateLayerGetter extends nn.Module {
   forward(x: Tensor): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     for (const [name, module] of this.childList()) {
-      x = module.call(x);
+      // A stage's intermediates (a ResNet layer's block outputs) are freed when it returns, as Python frees them.
+      const input = x;
+      x = torch.tidy(() => module.call(input));
       const as = this.returnLayers.get(name);
       if (as !== undefined) out.set(as, x);
     }
@@ -96,7 +99,8 @@ export class BackboneWithFPN extends nn.Module {
 
   /** @param x [N, 3, H, W] @returns the pyramid by name ('0', '1', ..., 'pool') */
   forward(x: Tensor): Map<string, Tensor> {
-    return this.fpn.call(this.body.call(x));
+    // The body's maps are freed once the pyramid is built (hundreds of MB at 800x1088).
+    return torch.tidy(() => this.fpn.call(this.body.call(x)));
   }
 }
 

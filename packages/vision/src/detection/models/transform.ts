@@ -147,12 +147,15 @@ export class GeneralizedRCNNTransform extends nn.Module {
     for (const img of images.slice(1)) img.shape.forEach((s, d) => (maxSize[d] = Math.max(maxSize[d], s)));
     maxSize[1] = Math.ceil(maxSize[1] / sizeDivisible) * sizeDivisible;
     maxSize[2] = Math.ceil(maxSize[2] / sizeDivisible) * sizeDivisible;
+    // One zero batch with each image copied into its corner, as torchvision's: padding each image and
+    // stacking the copies writes the batch three times (~4x slower for two 800x1088 images).
     return torch.tidy(() => {
-      const padded = images.map((img) => {
+      const batched = torch.zeros([images.length, ...maxSize], { dtype: images[0].dtype, device: images[0].device });
+      images.forEach((img, i) => {
         const [c, h, w] = img.shape;
-        return F.pad(img, [0, maxSize[2] - w, 0, maxSize[1] - h, 0, maxSize[0] - c]);
+        batched.select(0, i).narrow(0, 0, c).narrow(1, 0, h).narrow(2, 0, w).copy_(img);
       });
-      return torch.stack(padded, 0);
+      return batched;
     });
   }
 
