@@ -20,7 +20,7 @@ const CASES: DetectorCase[] = [
   {
     // With (stand-in) ImageNet backbone weights: FrozenBatchNorm2d and conv1/layer1 frozen, as torchvision builds it.
     id: 'fcos', name: 'fcos_resnet50_fpn', options: { numClasses: 5, minSize: 128, maxSize: 176, pretrainedBackbone: true }, kwargs: { num_classes: 5, min_size: 128, max_size: 176 },
-    seed: 7, images: [[3, 120, 160], [3, 150, 136]], targets: TARGETS, backboneWeights: 'ResNet50_Weights.IMAGENET1K_V1',
+    seed: 7, images: [[3, 120, 160], [3, 150, 136]], targets: TARGETS, backboneWeights: 'ResNet50_Weights.IMAGENET1K_V1', legacyFile: true,
   },
 ];
 
@@ -37,6 +37,11 @@ test('fcos_resnet50_fpn: seeded init, eval detections, train losses and gradient
 test('fcos_resnet50_fpn is registered with torchvision’s COCO weights, box mAP, categories and parameter count', () => {
   assert.deepEqual(listDetectors('fcos*'), ['fcos_resnet50_fpn']);
   assertRegistryMatches('fcos_resnet50_fpn', run.meta.fcos_resnet50_fpn);
+});
+
+test('createDetector({ pretrained: file }) with the FPN keys of files saved before torchvision 0.13: upgraded, torchvision’s detections', () => {
+  const model = createDetector('fcos_resnet50_fpn', { numClasses: 5, minSize: 128, maxSize: 176, pretrained: run.path('fcos', 'legacy.pth') });
+  run.assertEvalMatches('fcos', model);
 });
 
 test('replaceHead keeps the backbone; FCOS wants one anchor per location', () => {

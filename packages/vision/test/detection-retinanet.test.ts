@@ -42,11 +42,17 @@ test('both RetinaNets are registered with torchvision’s COCO weights, box mAP,
   assert.ok(detectorInfo('retinanet_resnet50_fpn').weights[0].afterLoad, 'v1 COCO weights: eps 0 after loading, as torchvision');
 });
 
-test('the pre-0.13 head keys of the COCO file (conv.0, conv.2, ...) load as conv.0.0, conv.1.0, ...; v2 keys are left alone', () => {
+test('the pre-0.13 keys of the COCO file (head conv.0, conv.2, ...; FPN inner_blocks.0) are upgraded; v2 keys are left alone', () => {
   const model = createDetector('retinanet_resnet50_fpn', { numClasses: 5, ...SIZE.options }) as RetinaNet;
   const current = model.stateDict();
-  const legacy = new Map([...current].map(([k, v]) => [k.replace(/^(head\.(?:classification|regression)_head\.conv\.)(\d)\.0\.(weight|bias)$/, (_, p, i, t) => `${p}${2 * Number(i)}.${t}`), v]));
+  const legacy = new Map(
+    [...current].map(([k, v]) => [
+      k.replace(/^(head\.(?:classification|regression)_head\.conv\.)(\d)\.0\.(weight|bias)$/, (_, p, i, t) => `${p}${2 * Number(i)}.${t}`).replace(/^(backbone\.fpn\.(?:inner|layer)_blocks\.\d)\.0\./, '$1.'),
+      v,
+    ]),
+  );
   assert.ok(legacy.has('head.classification_head.conv.6.weight') && !legacy.has('head.classification_head.conv.3.0.weight'));
+  assert.ok(legacy.has('backbone.fpn.inner_blocks.2.weight') && legacy.has('backbone.fpn.extra_blocks.p6.weight'));
   const adapted = model.adaptStateDict(legacy);
   assert.deepEqual([...adapted.keys()], [...current.keys()]);
   assert.deepEqual(model.loadStateDict(adapted), { missingKeys: [], unexpectedKeys: [] });
@@ -55,7 +61,7 @@ test('the pre-0.13 head keys of the COCO file (conv.0, conv.2, ...) load as conv
   assert.deepEqual([...v2.adaptStateDict(v2.stateDict()).keys()], keys, 'GroupNorm keys (conv.0.1.weight) are not renamed');
 });
 
-test('createDetector({ pretrained: file }) with the old head keys: FrozenBatchNorm2d, keys upgraded, torchvision’s detections', () => {
+test('createDetector({ pretrained: file }) with the pre-0.13 keys: FrozenBatchNorm2d, keys upgraded, torchvision’s detections', () => {
   const model = createDetector('retinanet_resnet50_fpn', { numClasses: 5, ...SIZE.options, pretrained: run.path('retinanet', 'legacy.pth') }) as RetinaNet;
   assert.equal(model.backbone.getSubmodule('body.bn1').constructor.name, 'FrozenBatchNorm2d', 'built as for pretrained weights');
   assert.ok(!model.backbone.getSubmodule('body.layer1').parameters().some((p) => p.requiresGrad), 'conv1 and layer1 frozen (3 trainable stages)');

@@ -95,10 +95,20 @@ def run_case(case):
     perturb(model, case["seed"] + 1)
     torch.save(model.state_dict(), os.path.join(d, f"{cid}-weights.pt"))
     if case.get("legacy_file"):
-        # The head keys of files saved before torchvision 0.13 (RetinaNet's COCO weights): conv.{2i} for conv.{i}.0.
-        legacy = re.compile(r"^(head\.(?:classification|regression)_head\.conv\.)(\d+)\.0\.(weight|bias)$")
-        renamed = {legacy.sub(lambda m: f"{m[1]}{2 * int(m[2])}.{m[3]}", k): v for k, v in model.state_dict().items()}
+        # Keys of files saved before torchvision 0.13 (the COCO weights of retinanet_resnet50_fpn and
+        # fcos_resnet50_fpn): the FPN's inner_blocks.{i} for inner_blocks.{i}.0, RetinaNet's head conv.{2i} for conv.{i}.0.
+        fpn = re.compile(r"^(backbone\.fpn\.(?:inner|layer)_blocks\.\d+)\.0\.(weight|bias)$")
+        head = re.compile(r"^(head\.(?:classification|regression)_head\.conv\.)(\d+)\.0\.(weight|bias)$")
+        renamed = {}
+        for k, v in model.state_dict().items():
+            k = fpn.sub(r"\1.\2", k)
+            if case["name"] == "retinanet_resnet50_fpn":
+                k = head.sub(lambda m: f"{m[1]}{2 * int(m[2])}.{m[3]}", k)
+            renamed[k] = v
+        # As torch.save of an old model writes it: no version metadata, so torchvision upgrades the keys.
         torch.save(renamed, os.path.join(d, f"{cid}-legacy.pth"))
+        # torchvision itself loads it (strictly), through its own key upgrades.
+        builder(weights=None, weights_backbone=wb, **case.get("kwargs", {})).load_state_dict(renamed)
 
     images = seeded_images(case["images"], case["seed"] + 2)
     model.eval()

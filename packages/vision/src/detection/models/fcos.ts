@@ -10,7 +10,7 @@ import { AnchorGenerator } from './anchor-utils.js';
 import { resnetFpnExtractor, validateTrainableLayers } from './backbone-utils.js';
 import { BoxLinearCoder } from './box-linear-coder.js';
 import { cocoWeights, registerDetector, type Detection, type DetectionTarget, type Detector, type DetectorOptions, type DetectorWeightsSpec } from './registry.js';
-import { backboneTag, checkDegenerateBoxes, checkTargets, featureList, oneStageOptions } from './one-stage.js';
+import { backboneTag, checkDegenerateBoxes, checkTargets, featureList, oneStageOptions, upgradeFpnKeys } from './one-stage.js';
 import { anchorAndLabel, permuteToNHWAK, resnet50Backbone, splitLevels, type FpnBackbone } from './retinanet.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 
@@ -249,6 +249,11 @@ export class FCOS extends nn.Module implements Detector {
   replaceHead(numClasses: number): void {
     this.head = new FCOSHead(this.backbone.outChannels, 1, numClasses);
     this.numClasses = numClasses;
+  }
+
+  /** torchvision's FPN key upgrade for files saved before 0.13, such as fcos_resnet50_fpn's COCO weights. */
+  adaptStateDict(stateDict: Map<string, Tensor>): Map<string, Tensor> {
+    return upgradeFpnKeys(stateDict);
   }
 
   forward(images: Tensor[], targets?: DetectionTarget[]): Detection[] | Record<string, Tensor> {

@@ -61,6 +61,7 @@ export {
 } from './faster-rcnn.js';
 export { DefaultBoxGenerator, type DefaultBoxGeneratorOptions } from './default-boxes.js';
 export { BoxLinearCoder } from './box-linear-coder.js';
+export { upgradeFpnKeys } from './one-stage.js';
 export {
   SSD,
   SSDHead,

@@ -1,5 +1,6 @@
 // What SSD, RetinaNet and FCOS share around their heads: the input checks torchvision makes in
-// training, the backbone's feature maps as a list, and the backbone weights the builders take.
+// training, the backbone's feature maps as a list, the backbone weights the builders take, and the
+// key upgrades torchvision applies when it loads files saved before 0.13.
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import type { DetectionTarget, DetectorOptions, DetectorWeightsSpec } from './registry.js';
@@ -52,4 +53,16 @@ export function oneStageOptions<T>(name: string, options: Record<string, unknown
   if (unknown.length > 0) throw new RangeError(`${name}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; it takes numClasses, pretrained, pretrainedBackbone, trainableBackboneLayers, ${known.join(', ')}`);
   const { detectionsPerImage, ...rest } = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   return { ...rest, ...(detectionsPerImage !== undefined && { detectionsPerImg: detectionsPerImage }) } as T;
+}
+
+/**
+ * torchvision's FeaturePyramidNetwork version-2 upgrade (its _load_from_state_dict): files saved
+ * before torchvision 0.13, such as the COCO weights of retinanet_resnet50_fpn and fcos_resnet50_fpn,
+ * name the FPN's convs `inner_blocks.{i}.weight`; since then they are `inner_blocks.{i}.0.weight`.
+ * @param prefix where the FPN sits in the detector's state dict
+ */
+export function upgradeFpnKeys(stateDict: Map<string, Tensor>, prefix = 'backbone.fpn.'): Map<string, Tensor> {
+  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const legacy = new RegExp(`^(${escaped}(?:inner|layer)_blocks\\.\\d+)\\.(weight|bias)$`);
+  return new Map([...stateDict].map(([k, v]) => [k.replace(legacy, '$1.0.$2'), v]));
 }

@@ -14,7 +14,7 @@ import { overwriteEps } from './faster-rcnn.js';
 import { BoxCoder } from './box-coder.js';
 import { Matcher } from './matcher.js';
 import { cocoWeights, registerDetector, type Detection, type DetectionTarget, type Detector, type DetectorOptions, type DetectorWeightsSpec } from './registry.js';
-import { backboneTag, checkDegenerateBoxes, checkTargets, featureList, oneStageOptions } from './one-stage.js';
+import { backboneTag, checkDegenerateBoxes, checkTargets, featureList, oneStageOptions, upgradeFpnKeys } from './one-stage.js';
 import { permuteAndFlatten } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 
@@ -262,16 +262,19 @@ export class RetinaNet extends nn.Module implements Detector {
   }
 
   /**
-   * torchvision's RetinaNet head _load_from_state_dict upgrade: files from before 0.13 (the COCO
-   * weights of retinanet_resnet50_fpn) have `conv.{2i}` (conv, ReLU pairs), version 2 `conv.{i}.0`.
+   * torchvision's _load_from_state_dict upgrades for files saved before 0.13 (the COCO weights of
+   * retinanet_resnet50_fpn): the heads' `conv.{2i}` (conv, ReLU pairs) become `conv.{i}.0`, the
+   * FPN's `inner_blocks.{i}` `inner_blocks.{i}.0`.
    */
   adaptStateDict(stateDict: Map<string, Tensor>): Map<string, Tensor> {
     const legacy = /^(head\.(?:classification|regression)_head\.conv\.)(\d+)\.(weight|bias)$/;
-    return new Map(
-      [...stateDict].map(([k, v]) => {
-        const m = legacy.exec(k);
-        return [m ? `${m[1]}${Number(m[2]) / 2}.0.${m[3]}` : k, v];
-      }),
+    return upgradeFpnKeys(
+      new Map(
+        [...stateDict].map(([k, v]) => {
+          const m = legacy.exec(k);
+          return [m ? `${m[1]}${Number(m[2]) / 2}.0.${m[3]}` : k, v];
+        }),
+      ),
     );
   }
 
