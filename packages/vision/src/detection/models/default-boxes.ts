@@ -92,7 +92,7 @@ export class DefaultBoxGenerator extends nn.Module {
       const gridSizes = featureMaps.map((f) => [f.shape[2], f.shape[3]] as [number, number]);
       const [height, width] = imageList.tensors.shape.slice(-2);
       const cxcywh = this.gridDefaultBoxes(gridSizes, [height, width]).to({ device: featureMaps[0].device, dtype: featureMaps[0].dtype });
-      const xySize = torch.tensor([width, height], { dtype: 'int64' });
+      const xySize = torch.tensor([width, height], { dtype: 'int64', device: featureMaps[0].device });
       const centres = cxcywh.narrow(1, 0, 2);
       const halfSizes = cxcywh.narrow(1, 2, 2).mul(0.5);
       const xyxy = torch.cat([centres.sub(halfSizes).mul(xySize), centres.add(halfSizes).mul(xySize)], -1);

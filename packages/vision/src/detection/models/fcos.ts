@@ -141,8 +141,8 @@ export class FCOSHead extends nn.Module {
       let classes: Tensor;
       let boxes: Tensor;
       if (target.labels.shape[0] === 0) {
-        classes = torch.zeros([n], { dtype: target.labels.dtype });
-        boxes = torch.zeros([n, 4], { dtype: target.boxes.dtype });
+        classes = torch.zeros([n], { dtype: target.labels.dtype, device: matched.device });
+        boxes = torch.zeros([n, 4], { dtype: target.boxes.dtype, device: matched.device });
       } else {
         const clipped = matched.clamp(0);
         classes = target.labels.index([clipped]);
@@ -159,15 +159,15 @@ export class FCOSHead extends nn.Module {
     // One-hot targets for the positives' classes.
     const fgIdxs = foreground.nonzero();
     const oneHot = torch.zerosLike(clsLogits);
-    oneHot.indexPut_([fgIdxs.select(1, 0), fgIdxs.select(1, 1), allGtClasses.index([foreground])], torch.tensor(1.0, { dtype: clsLogits.dtype }));
+    oneHot.indexPut_([fgIdxs.select(1, 0), fgIdxs.select(1, 1), allGtClasses.index([foreground])], torch.tensor(1.0, { dtype: clsLogits.dtype, device: clsLogits.device }));
     const lossCls = sigmoidFocalLoss(clsLogits, oneHot, { reduction: 'sum' });
     const predBoxes = this.boxCoder.decode(bboxRegression, allAnchors);
     const lossBboxReg = generalizedBoxIouLoss(predBoxes.index([foreground]), allGtBoxes.index([foreground]), { reduction: 'sum' });
     const bboxRegTargets = this.boxCoder.encode(allAnchors, allGtBoxes);
     let gtCtrness: Tensor;
-    if (bboxRegTargets.shape[0] === 0) gtCtrness = torch.zeros(bboxRegTargets.shape.slice(0, -1), { dtype: bboxRegTargets.dtype });
+    if (bboxRegTargets.shape[0] === 0) gtCtrness = torch.zeros(bboxRegTargets.shape.slice(0, -1), { dtype: bboxRegTargets.dtype, device: bboxRegTargets.device });
     else {
-      const pick = (cols: number[]) => bboxRegTargets.indexSelect(-1, torch.tensor(cols, { dtype: 'int64' }));
+      const pick = (cols: number[]) => bboxRegTargets.indexSelect(-1, torch.tensor(cols, { dtype: 'int64', device: bboxRegTargets.device }));
       const leftRight = pick([0, 2]);
       const topBottom = pick([1, 3]);
       const ratio = (t: Tensor) => t.amin({ dim: -1 }).div(t.amax({ dim: -1 }));
@@ -285,7 +285,7 @@ export class FCOS extends nn.Module implements Detector {
   computeLoss(targets: DetectionTarget[], headOutputs: FCOSHeadOutputs, anchors: Tensor[], numAnchorsPerLevel: number[]): Record<string, Tensor> {
     const matchedIdxs = targets.map((target, i) => {
       const anchorsPerImage = anchors[i];
-      if (target.boxes.numel() === 0) return torch.full([anchorsPerImage.shape[0]], -1, { dtype: 'int64' });
+      if (target.boxes.numel() === 0) return torch.full([anchorsPerImage.shape[0]], -1, { dtype: 'int64', device: anchorsPerImage.device });
       const gtBoxes = target.boxes;
       const gtCenters = gtBoxes.narrow(1, 0, 2).add(gtBoxes.narrow(1, 2, 2)).div(2);
       const anchorCenters = anchorsPerImage.narrow(1, 0, 2).add(anchorsPerImage.narrow(1, 2, 2)).div(2);
@@ -299,8 +299,10 @@ export class FCOS extends nn.Module implements Detector {
       const n = anchorSizes.shape[0];
       const first = numAnchorsPerLevel[0];
       const last = numAnchorsPerLevel[numAnchorsPerLevel.length - 1];
-      const lowerBound = anchorSizes.mul(4).indexPut([torch.arange(0, first, 1, { dtype: 'int64' })], torch.tensor(0, { dtype: anchorSizes.dtype }));
-      const upperBound = anchorSizes.mul(8).indexPut([torch.arange(n - last, n, 1, { dtype: 'int64' })], torch.tensor(Infinity, { dtype: anchorSizes.dtype }));
+      const on = { dtype: anchorSizes.dtype, device: anchorSizes.device };
+      const range = (start: number, end: number) => torch.arange(start, end, 1, { dtype: 'int64', device: on.device });
+      const lowerBound = anchorSizes.mul(4).indexPut([range(0, first)], torch.tensor(0, on));
+      const upperBound = anchorSizes.mul(8).indexPut([range(n - last, n)], torch.tensor(Infinity, on));
       const maxDist = pairwiseDist.amax({ dim: 2 });
       pairwiseMatch = pairwiseMatch.logicalAnd(maxDist.gt(lowerBound.unsqueeze(1))).logicalAnd(maxDist.lt(upperBound.unsqueeze(1)));
       // The smallest matching box wins: its 1e8 - area is the largest.

@@ -80,7 +80,7 @@ export class RetinaNetClassificationHead extends nn.Module {
       const numForeground = foreground.sum().item();
       const fgIdxs = foreground.nonzero().squeezeDim(1);
       const gtClassesTarget = torch.zerosLike(logits);
-      gtClassesTarget.indexPut_([fgIdxs, target.labels.index([matched.index([fgIdxs])])], torch.tensor(1.0, { dtype: logits.dtype }));
+      gtClassesTarget.indexPut_([fgIdxs, target.labels.index([matched.index([fgIdxs])])], torch.tensor(1.0, { dtype: logits.dtype, device: logits.device }));
       const valid = matched.ne(Matcher.BETWEEN_THRESHOLDS);
       return sigmoidFocalLoss(logits.index([valid]), gtClassesTarget.index([valid]), { reduction: 'sum' }).div(Math.max(1, numForeground));
     });
@@ -299,7 +299,7 @@ export class RetinaNet extends nn.Module implements Detector {
 
   computeLoss(targets: DetectionTarget[], headOutputs: DenseHeadOutputs, anchors: Tensor[]): Record<string, Tensor> {
     const matchedIdxs = targets.map((t, i) =>
-      t.boxes.numel() === 0 ? torch.full([anchors[i].shape[0]], -1, { dtype: 'int64' }) : this.proposalMatcher.call(boxIou(t.boxes, anchors[i])),
+      t.boxes.numel() === 0 ? torch.full([anchors[i].shape[0]], -1, { dtype: 'int64', device: anchors[i].device }) : this.proposalMatcher.call(boxIou(t.boxes, anchors[i])),
     );
     return this.head.computeLoss(targets, headOutputs, anchors, matchedIdxs);
   }

@@ -112,7 +112,7 @@ export class SSDMatcher extends Matcher {
     const matches = super.call(matchQualityMatrix);
     torch.tidy(() => {
       const [, highestQualityPredForeachGt] = matchQualityMatrix.maxDim(1);
-      matches.indexPut_([highestQualityPredForeachGt], torch.arange(0, highestQualityPredForeachGt.shape[0], 1, { dtype: 'int64' }));
+      matches.indexPut_([highestQualityPredForeachGt], torch.arange(0, highestQualityPredForeachGt.shape[0], 1, { dtype: 'int64', device: matches.device }));
     });
     return matches;
   }
@@ -151,7 +151,7 @@ export function retrieveOutChannels(model: nn.Module, size: [number, number]): n
   const training = model.training;
   model.eval();
   try {
-    return torch.tidy(() => torch.noGrad(() => featureList(model.call(torch.zeros([1, 3, size[1], size[0]])) as Tensor[]).map((f) => f.shape[1])));
+    return torch.tidy(() => torch.noGrad(() => featureList(model.call(torch.zeros([1, 3, size[1], size[0]], { device: model.parameters()[0]?.device })) as Tensor[]).map((f) => f.shape[1])));
   } finally {
     model.train(training);
   }
@@ -226,7 +226,7 @@ export class SSD extends nn.Module implements Detector {
       const anchors = this.anchorGenerator.call(imageList, features);
       if (this.training) {
         const matchedIdxs = transformed!.map((t, i) =>
-          t.boxes.numel() === 0 ? torch.full([anchors[i].shape[0]], -1, { dtype: 'int64' }) : this.proposalMatcher.call(boxIou(t.boxes, anchors[i])),
+          t.boxes.numel() === 0 ? torch.full([anchors[i].shape[0]], -1, { dtype: 'int64', device: anchors[i].device }) : this.proposalMatcher.call(boxIou(t.boxes, anchors[i])),
         );
         return this.computeLoss(transformed!, headOutputs, anchors, matchedIdxs);
       }
@@ -250,7 +250,7 @@ export class SSD extends nn.Module implements Detector {
       const regression = bboxRegression.select(0, i).index([foregroundIdxs]);
       const targetRegression = this.boxCoder.encodeSingle(matchedGtBoxes, anchors[i].index([foregroundIdxs]));
       bboxLoss.push(F.smoothL1Loss(regression, targetRegression, { reduction: 'sum' }));
-      const gtClassesTarget = torch.zeros([clsLogits.shape[1]], { dtype: target.labels.dtype });
+      const gtClassesTarget = torch.zeros([clsLogits.shape[1]], { dtype: target.labels.dtype, device: target.labels.device });
       gtClassesTarget.indexPut_([foregroundIdxs], target.labels.index([foregroundMatchedIdxs]));
       clsTargets.push(gtClassesTarget);
     });
@@ -288,7 +288,7 @@ export class SSD extends nn.Module implements Detector {
           const [topScores, idxs] = kept.topk(Math.min(this.topkCandidates, kept.shape[0]));
           imageBoxes.push(boxes.index([keepIdxs]).index([idxs]));
           imageScores.push(topScores);
-          imageLabels.push(torch.full([topScores.shape[0]], label, { dtype: 'int64' }));
+          imageLabels.push(torch.full([topScores.shape[0]], label, { dtype: 'int64', device: topScores.device }));
         }
         const allBoxes = torch.cat(imageBoxes, 0);
         const allScores = torch.cat(imageScores, 0);
