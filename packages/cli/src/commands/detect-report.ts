@@ -24,7 +24,7 @@ export async function writeDetectionReport(out: string, run: { classes: string[]
   const epochs = rows.filter((r) => r.type === 'epoch');
   const column = (name: string) => epochs.filter((r) => typeof r[name] === 'number').map((r) => [Number(r.epoch), Number(r[name])] as [number, number]);
   const lossNames = [...new Set(epochs.flatMap((r) => Object.keys(r).filter((k) => k.startsWith('train_loss'))))];
-  const losses: Series[] = lossNames.map((k) => ({ name: k === 'train_loss' ? 'train (total)' : `train ${k.replace(/^train_loss_/, '')}`, points: column(k), strokeWidth: k === 'train_loss' ? 2.5 : 1.5 }));
+  const losses: Series[] = lossNames.map((k) => ({ name: k === 'train_loss' ? 'train (total)' : `train: ${k.replace(/^train_loss_/, '')}`, points: column(k), strokeWidth: k === 'train_loss' ? 2.5 : 1.5 }));
   await svgToPng(lineChart('Training loss', 'epoch', losses.filter((s) => s.points.length), { yLabel: 'loss (epoch mean)', nonNegative: true }), join(out, 'loss.png'));
   const maps: Series[] = [
     { name: 'validation mAP@[.5:.95] (held out)', points: column('val_map') },

@@ -27,20 +27,25 @@ export class MetricsLog {
       epoch: entry.epoch,
       train_loss: entry.train.loss,
       ...(Number.isNaN(entry.train.accuracy) ? {} : { train_accuracy: entry.train.accuracy }),
-      ...Object.fromEntries(Object.entries(entry.train.parts ?? {}).map(([k, v]) => [`train_${k}`, v])),
+      ...Object.fromEntries(Object.entries(entry.train.parts ?? {}).map(([k, v]) => [partName(k), v])),
       lr: entry.lr,
       ...Object.fromEntries(validation.map(([k, v]) => [`val_${k}`, v])),
     };
     appendFileSync(this.jsonl, `${JSON.stringify(line)}\n`);
     this.events.scalar('epoch/train_loss', entry.train.loss, entry.epoch);
     if (!Number.isNaN(entry.train.accuracy)) this.events.scalar('epoch/train_accuracy', entry.train.accuracy, entry.epoch);
-    for (const [k, v] of Object.entries(entry.train.parts ?? {})) this.events.scalar(`epoch/train_${k}`, v, entry.epoch);
+    for (const [k, v] of Object.entries(entry.train.parts ?? {})) this.events.scalar(`epoch/${partName(k)}`, v, entry.epoch);
     for (const [k, v] of validation) this.events.scalar(`epoch/val_${k}`, v, entry.epoch);
   }
 
   close(): void {
     this.events.close();
   }
+}
+
+/** A loss term's column: train_loss_NAME, whether the detector called it loss_NAME (R-CNN) or NAME (SSD). */
+function partName(name: string): string {
+  return `train_loss_${name.replace(/^loss_/, '')}`;
 }
 
 /** TensorBoard's record format: length, masked CRC32C of it, an Event protobuf, its masked CRC32C. */
