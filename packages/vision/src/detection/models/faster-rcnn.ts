@@ -14,6 +14,7 @@ import { cocoWeights, registerDetector, type Detector, type DetectorOptions, typ
 import { RoIHeads, type RoIPooler } from './roi-heads.js';
 import { RegionProposalNetwork, RPNHead, type RPNHeadModule } from './rpn.js';
 import { GeneralizedRCNNTransform, type GeneralizedRCNNTransformOptions } from './transform.js';
+import { upgradeFpnKeys } from './one-stage.js';
 
 const F = nn.functional;
 
@@ -212,7 +213,8 @@ export class FasterRCNN extends GeneralizedRCNN implements Detector {
   adaptStateDict(stateDict: Map<string, Tensor>): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     for (const [key, value] of stateDict) out.set(key.replace(/^rpn\.head\.conv\.(weight|bias)$/, 'rpn.head.conv.0.0.$1'), value);
-    return out;
+    // The 2019 COCO file also predates FPN's Conv2dNormActivation blocks (inner_blocks.{i}.weight).
+    return upgradeFpnKeys(out);
   }
 }
 
