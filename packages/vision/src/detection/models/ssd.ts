@@ -278,19 +278,21 @@ export class SSD extends nn.Module implements Detector {
       torch.tidy(() => {
         const boxes = clipBoxesToImage(this.boxCoder.decodeSingle(headOutputs.bboxRegression.select(0, i), imageAnchors[i]), imageShape);
         const scores = predScores.select(0, i);
-        const imageBoxes: Tensor[] = [];
+        // Per class the candidates' box indices, and one gather of the boxes after the loop: the
+        // same candidates in the same order as torchvision's, with fewer and cheaper ops per class
+        // (with 91 classes the loop's per-op cost counts).
+        const imageBoxIdxs: Tensor[] = [];
         const imageScores: Tensor[] = [];
         const imageLabels: Tensor[] = [];
         for (let label = 1; label < numClasses; label++) {
           const score = scores.select(1, label);
-          const keepIdxs = score.gt(this.scoreThresh);
-          const kept = score.index([keepIdxs]);
-          const [topScores, idxs] = kept.topk(Math.min(this.topkCandidates, kept.shape[0]));
-          imageBoxes.push(boxes.index([keepIdxs]).index([idxs]));
+          const keepIdxs = score.gt(this.scoreThresh).nonzero().view([-1]);
+          const [topScores, idxs] = score.index([keepIdxs]).topk(Math.min(this.topkCandidates, keepIdxs.shape[0]));
+          imageBoxIdxs.push(keepIdxs.index([idxs]));
           imageScores.push(topScores);
           imageLabels.push(torch.full([topScores.shape[0]], label, { dtype: 'int64', device: topScores.device }));
         }
-        const allBoxes = torch.cat(imageBoxes, 0);
+        const allBoxes = boxes.index([torch.cat(imageBoxIdxs, 0)]);
         const allScores = torch.cat(imageScores, 0);
         const allLabels = torch.cat(imageLabels, 0);
         const keep = batchedNms(allBoxes, allScores, allLabels, this.nmsThresh).slice({ dim: 0, end: this.detectionsPerImg });
