@@ -24,8 +24,11 @@ export async function writeDetectionReport(out: string, run: { classes: string[]
   const epochs = rows.filter((r) => r.type === 'epoch');
   const column = (name: string) => epochs.filter((r) => typeof r[name] === 'number').map((r) => [Number(r.epoch), Number(r[name])] as [number, number]);
   const lossNames = [...new Set(epochs.flatMap((r) => Object.keys(r).filter((k) => k.startsWith('train_loss'))))];
-  const losses: Series[] = lossNames.map((k) => ({ name: k === 'train_loss' ? 'train (total)' : `train: ${k.replace(/^train_loss_/, '')}`, points: column(k), strokeWidth: k === 'train_loss' ? 2.5 : 1.5 }));
-  await svgToPng(lineChart('Training loss', 'epoch', losses.filter((s) => s.points.length), { yLabel: 'loss (epoch mean)', nonNegative: true }), join(out, 'loss.png'));
+  const steps = rows.filter((r) => r.type === 'step');
+  const stepsPerEpoch = Math.max(1, steps.length / Math.max(1, epochs.length));
+  const perStep: Series = { name: 'train (per step)', points: steps.map((r) => [Number(r.step) / stepsPerEpoch, Number(r.loss)] as [number, number]), strokeWidth: 1, opacity: 0.45 };
+  const losses: Series[] = [perStep, ...lossNames.map((k) => ({ name: k === 'train_loss' ? 'train (total)' : `train: ${k.replace(/^train_loss_/, '')}`, points: column(k), strokeWidth: k === 'train_loss' ? 2.5 : 1.5 }))];
+  await svgToPng(lineChart('Training loss', 'epoch', losses.filter((s) => s.points.length), { yLabel: 'loss', nonNegative: true }), join(out, 'loss.png'));
   const maps: Series[] = [
     { name: 'validation mAP@[.5:.95] (held out)', points: column('val_map') },
     { name: 'validation mAP@0.5 (held out)', points: column('val_map50'), dashed: true },

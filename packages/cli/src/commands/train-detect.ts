@@ -153,7 +153,8 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
       if (shown.length >= 16) return;
       const d = detections[i];
       const scores = d.scores.toFlatArray();
-      const keep = scores.map((s, k) => [s, k]).filter(([s]) => s >= 0.5).map(([, k]) => k);
+      // Ultralytics' default confidence for drawn predictions.
+      const keep = scores.map((s, k) => [s, k]).filter(([s]) => s >= 0.25).map(([, k]) => k);
       const boxes = d.boxes.toFlatArray();
       const labels = d.labels.toFlatArray();
       shown.push({
