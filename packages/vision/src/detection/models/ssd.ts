@@ -6,7 +6,7 @@ import * as torch from '@iris/torch';
 import { nn, type Tensor } from '@iris/torch';
 import { createModel } from '../../models/create.js';
 import { VGG } from '../../models/vgg.js';
-import { batchedNms, boxIou, clipBoxesToImage } from '../../ops/index.js';
+import { batchedNms, boxIou, clipBoxesToImage, nms } from '../../ops/index.js';
 import { validateTrainableLayers } from './backbone-utils.js';
 import { BoxCoder } from './box-coder.js';
 import { DefaultBoxGenerator } from './default-boxes.js';
@@ -284,6 +284,7 @@ export class SSD extends nn.Module implements Detector {
         const imageBoxIdxs: Tensor[] = [];
         const imageScores: Tensor[] = [];
         const imageLabels: Tensor[] = [];
+        const counts: number[] = [];
         for (let label = 1; label < numClasses; label++) {
           const score = scores.select(1, label);
           const keepIdxs = score.gt(this.scoreThresh).nonzero().view([-1]);
@@ -291,14 +292,38 @@ export class SSD extends nn.Module implements Detector {
           imageBoxIdxs.push(keepIdxs.index([idxs]));
           imageScores.push(topScores);
           imageLabels.push(torch.full([topScores.shape[0]], label, { dtype: 'int64', device: topScores.device }));
+          counts.push(topScores.shape[0]);
         }
         const allBoxes = boxes.index([torch.cat(imageBoxIdxs, 0)]);
         const allScores = torch.cat(imageScores, 0);
         const allLabels = torch.cat(imageLabels, 0);
-        const keep = batchedNms(allBoxes, allScores, allLabels, this.nmsThresh).slice({ dim: 0, end: this.detectionsPerImg });
+        const keep = this.batchedNmsByClass(allBoxes, allScores, allLabels, counts).slice({ dim: 0, end: this.detectionsPerImg });
         return { boxes: allBoxes.index([keep]), scores: allScores.index([keep]), labels: allLabels.index([keep]) };
       }),
     );
+  }
+
+  /**
+   * batchedNms of candidates already grouped by class (`counts[c]` consecutive rows each). Where
+   * batchedNms runs one NMS per class (over 4000 coordinates on the CPU, 20000 on a GPU), each group
+   * goes to nms as it is instead of being found again by comparing every label with each class (a
+   * third of SSDlite's postprocess); the kept indices and their order are batchedNms's.
+   * @returns int64 indices of the kept candidates, by decreasing score
+   */
+  private batchedNmsByClass(boxes: Tensor, scores: Tensor, labels: Tensor, counts: number[]): Tensor {
+    if (boxes.numel() <= (boxes.device === 'cpu' ? 4000 : 20000)) return batchedNms(boxes, scores, labels, this.nmsThresh);
+    return torch.tidy(() => {
+      const kept: Tensor[] = [];
+      let offset = 0;
+      for (const count of counts) {
+        if (count > 0) kept.push(nms(boxes.narrow(0, offset, count), scores.narrow(0, offset, count), this.nmsThresh).add(offset));
+        offset += count;
+      }
+      // In index order, then by decreasing score, as batchedNms orders them (ties included).
+      const [keepIndices] = torch.cat(kept, 0).sort(0);
+      const [, order] = scores.index([keepIndices]).sort(-1, true);
+      return keepIndices.index([order]);
+    });
   }
 }
 
