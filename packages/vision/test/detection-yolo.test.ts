@@ -1,14 +1,40 @@
 // Ultralytics YOLOv8 / YOLO11 detection architectures against Ultralytics' published model
-// summaries and layouts (no Python Ultralytics here: it is not installable, so the numbers it
+// summaries and layouts (the ultralytics package is not installable here, so the numbers it
 // prints are the reference). Parameter counts for 80 classes are the "summary: ... N parameters"
 // comments on the scales of ultralytics/cfg/models/v8/yolov8.yaml and 11/yolo11.yaml (the same
 // numbers DetectionModel.info() prints); key names and shapes follow Ultralytics' module paths.
-import { test } from 'node:test';
+// Forward numerics are checked against detection_yolo_ref.py: Ultralytics' modules and
+// parse_model written in Python from its source, run on PyTorch 1.13 with the same weights.
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import * as torch from '@iris/torch';
-import { buildYolo, catLevels, makeDivisible, type YOLO } from '../src/detection/models/yolo/yolo.js';
+import { loadStateDictFile } from '@iris/torch/io';
+import { DFL } from '../src/detection/models/yolo/blocks.js';
+import { buildYolo, catLevels, makeDivisible, YOLO_NAMES, type YOLO } from '../src/detection/models/yolo/yolo.js';
+import { assertMaxRelClose, runPython, tempDir } from './helpers/reference.js';
 
 torch.setNumThreads(1);
+
+const FORWARD_CASES = [
+  { id: 'v8n', name: 'yolov8n', nc: 5, input: [2, 3, 64, 96], seed: 1 },
+  { id: '11n', name: 'yolo11n', nc: 5, input: [2, 3, 96, 64], seed: 2 },
+  // m: C3k inside every C3k2 and a 4-head C2PSA.
+  { id: '11m', name: 'yolo11m', nc: 3, input: [1, 3, 64, 64], seed: 3 },
+];
+
+const dir = tempDir();
+after(() => dir.cleanup());
+let reference: { structure: Record<string, { params: number; keys: [string, number[]][] }> };
+before(() => {
+  reference = runPython('detection_yolo_ref.py', {
+    cmds: [
+      { cmd: 'structure', names: YOLO_NAMES },
+      { cmd: 'forward', dir: dir.path, cases: FORWARD_CASES },
+      { cmd: 'dfl', dir: dir.path, shape: [2, 64, 30] },
+    ],
+  });
+});
 
 // yolov8.yaml's scales comments ("YOLOv8n summary: 225 layers, 3157200 parameters, 3157184 gradients");
 // yolo11.yaml's ("summary: 319 layers, 2624080 parameters, 2624064 gradients"). The gradients figure is
@@ -205,4 +231,42 @@ test('bad input: unknown names, numClasses and non-stride-multiple sizes are ref
   assert.throws(() => model.call(x), /multiple of the stride 32/);
   x.dispose();
   dispose(model);
+});
+
+test('every scale: state-dict keys and shapes, in order, equal the PyTorch rewrite of Ultralytics\' modules', () => {
+  for (const name of YOLO_NAMES) {
+    const model = buildYolo(name);
+    assert.deepEqual([...shapes(model)], reference.structure[name].keys, `${name}: state-dict keys and shapes`);
+    assert.equal(reference.structure[name].params, PUBLISHED[name], `${name}: the Python rewrite's count`);
+    dispose(model);
+  }
+});
+
+for (const c of FORWARD_CASES) {
+  test(`${c.name}: eval forward with PyTorch's weights (loaded strictly) equals the PyTorch reference`, (t) => {
+    const model = buildYolo(c.name, { numClasses: c.nc });
+    const weights = loadStateDictFile(join(dir.path, `${c.id}.pt`));
+    model.loadStateDict(weights);
+    model.eval();
+    const io = loadStateDictFile(join(dir.path, `${c.id}-io.pt`));
+    const before = torch.liveTensors();
+    const outs = torch.noGrad(() => model.call(io.get('input')!));
+    outs.forEach((o, i) => {
+      const { maxDiff, maxRef } = assertMaxRelClose(o, io.get(`out${i}`)!, { tol: 1e-4, what: `${c.name} level ${i}` });
+      t.diagnostic(`level ${i}: max |Δ| ${maxDiff.toExponential(2)} of max |ref| ${maxRef.toFixed(2)}`);
+    });
+    for (const o of outs) o.dispose();
+    assert.equal(torch.liveTensors(), before, 'tensors left by forward');
+    for (const t of [...weights.values(), ...io.values()]) t.dispose();
+    dispose(model);
+  });
+}
+
+test('DFL: softmax over 16 bins and the expected distance equal the PyTorch reference', (t) => {
+  const io = loadStateDictFile(join(dir.path, 'dfl-io.pt'));
+  const dfl = new DFL(16);
+  const y = torch.noGrad(() => dfl.call(io.get('input')!));
+  const { maxDiff } = assertMaxRelClose(y, io.get('output')!, { tol: 1e-5, what: 'DFL' });
+  t.diagnostic(`max |Δ| ${maxDiff.toExponential(2)}`);
+  for (const t of [y, ...io.values(), ...dfl.parameters()]) t.dispose();
 });
