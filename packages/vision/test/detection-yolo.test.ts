@@ -8,6 +8,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as torch from '@iris/torch';
 import { loadStateDictFile } from '@iris/torch/io';
 import { DFL } from '../src/detection/models/yolo/blocks.js';
@@ -31,6 +33,7 @@ before(() => {
     cmds: [
       { cmd: 'structure', names: YOLO_NAMES },
       { cmd: 'forward', dir: dir.path, cases: FORWARD_CASES },
+      { cmd: 'train_step', dir: dir.path, name: 'yolo11n', nc: 4, input: [2, 3, 64, 64], seed: 4 },
       { cmd: 'dfl', dir: dir.path, shape: [2, 64, 30] },
     ],
   });
@@ -78,7 +81,20 @@ for (const [name, published] of Object.entries(PUBLISHED)) {
 }
 
 function shapes(model: YOLO): Map<string, number[]> {
-  return new Map([...model.stateDict()].map(([k, v]) => [k, v.shape]));
+  const sd = model.stateDict();
+  const out = new Map([...sd].map(([k, v]) => [k, v.shape]));
+  for (const t of sd.values()) t.dispose();
+  return out;
+}
+
+/** Runs the finalizers of tensors earlier tests forgot, so a live-tensor count before/after is exact. */
+async function settleGarbage(): Promise<void> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 2; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 function assertKeys(actual: Map<string, number[]>, expected: Record<string, number[]>, what: string): void {
@@ -188,12 +204,14 @@ test("Ultralytics' initialisation: BN eps 1e-3 / momentum 0.03, DFL bins 0..15 f
   // make_divisible rounds up to a multiple of 8: 75 -> 80, 576 stays.
   assert.equal(makeDivisible(75), 80);
   assert.equal(makeDivisible(576), 576);
+  for (const t of sd.values()) t.dispose();
   dispose(model);
 });
 
 for (const name of ['yolov8n', 'yolo11n']) {
-  test(`${name}: raw outputs per level and P3-P5 features for 640x640 and 320x256 inputs, no tensors left`, () => {
+  test(`${name}: raw outputs per level and P3-P5 features for 640x640 and 320x256 inputs, no tensors left`, async () => {
     const model = buildYolo(name, { numClasses: 80 }).eval();
+    await settleGarbage();
     const no = 80 + 4 * 16;
     for (const [h, w] of [
       [640, 640],
@@ -243,12 +261,13 @@ test('every scale: state-dict keys and shapes, in order, equal the PyTorch rewri
 });
 
 for (const c of FORWARD_CASES) {
-  test(`${c.name}: eval forward with PyTorch's weights (loaded strictly) equals the PyTorch reference`, (t) => {
+  test(`${c.name}: eval forward with PyTorch's weights (loaded strictly) equals the PyTorch reference`, async (t) => {
     const model = buildYolo(c.name, { numClasses: c.nc });
     const weights = loadStateDictFile(join(dir.path, `${c.id}.pt`));
     model.loadStateDict(weights);
     model.eval();
     const io = loadStateDictFile(join(dir.path, `${c.id}-io.pt`));
+    await settleGarbage();
     const before = torch.liveTensors();
     const outs = torch.noGrad(() => model.call(io.get('input')!));
     outs.forEach((o, i) => {
@@ -269,4 +288,37 @@ test('DFL: softmax over 16 bins and the expected distance equal the PyTorch refe
   const { maxDiff } = assertMaxRelClose(y, io.get('output')!, { tol: 1e-5, what: 'DFL' });
   t.diagnostic(`max |Δ| ${maxDiff.toExponential(2)}`);
   for (const t of [y, ...io.values(), ...dfl.parameters()]) t.dispose();
+});
+
+test('yolo11n: a train-mode forward (batch statistics) and the gradients of every parameter equal the PyTorch reference', (t) => {
+  const model = buildYolo('yolo11n', { numClasses: 4 });
+  const init = loadStateDictFile(join(dir.path, 'train-init.pt'));
+  model.loadStateDict(init);
+  model.train();
+  const io = loadStateDictFile(join(dir.path, 'train-out.pt'));
+  const outs = model.call(io.get('input')!);
+  const loss = torch.tidy(() => outs.map((o) => o.square().mean()).reduce((a, b) => a.add(b)));
+  outs.forEach((o, i) => assertMaxRelClose(o, io.get(`out${i}`)!, { tol: 1e-4, what: `train-mode level ${i}` }));
+  assertMaxRelClose(loss, io.get('loss')!, { tol: 1e-5, what: 'loss' });
+  loss.backward();
+  const grads = [...io].filter(([k]) => k.startsWith('grad.'));
+  const globalMax = Math.max(...grads.map(([, g]) => g.toFlatArray().reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+  let worst = 0;
+  const named = new Map(model.namedParameters());
+  assert.equal(grads.length, named.size - 1, 'every parameter but DFL has a gradient in the reference');
+  for (const [key, g] of grads) {
+    const p = named.get(key.slice('grad.'.length));
+    assert.ok(p?.grad, `${key}: no gradient on Iris' side`);
+    const { maxDiff } = assertMaxRelClose(p.grad, g, { tol: 1e-4, floor: 1e-3 * globalMax, what: key });
+    worst = Math.max(worst, maxDiff / globalMax);
+  }
+  // Running statistics after one step with momentum 0.03.
+  const after = model.stateDict();
+  for (const [key, v] of io) {
+    if (key.startsWith('after.') && /running_(mean|var)$/.test(key)) assertMaxRelClose(after.get(key.slice('after.'.length))!, v, { tol: 1e-5, what: key });
+  }
+  for (const x of after.values()) x.dispose();
+  t.diagnostic(`gradients: worst max |Δ| ${worst.toExponential(2)} of the largest gradient`);
+  for (const x of [...init.values(), ...io.values(), loss, ...outs]) x.dispose();
+  dispose(model);
 });

@@ -6,6 +6,8 @@ The request is {"cmds": [...]}; the reply maps each command to its answer.
   {"cmd": "structure", "names": [...]} -> per model (80 classes): parameter count and state-dict keys/shapes
   {"cmd": "forward", "dir": d, "cases": [{"id", "name", "nc", "input", "seed"}]}
       -> d/<id>.pt (state dict, random BN statistics) and d/<id>-io.pt ({input, out0, out1, out2}, eval mode)
+  {"cmd": "train_step", "dir": d, "name", "nc", "input", "seed"}
+      -> d/train-init.pt (weights), d/train-out.pt (input, loss, train-mode outputs, gradients, state after)
   {"cmd": "dfl", "dir": d, "shape": [b, 4 * 16, a]} -> d/dfl-io.pt ({input, output}) of DFL(16)
 """
 import math
@@ -316,6 +318,21 @@ def forward(request):
     return True
 
 
+def train_step(request):
+    model = seeded_model(request).train()
+    torch.save(model.state_dict(), os.path.join(request["dir"], "train-init.pt"))
+    x = torch.rand(request["input"], generator=torch.Generator().manual_seed(9))
+    outs = model(x)
+    # A loss touching every output: mean of squares per level.
+    loss = sum(o.square().mean() for o in outs)
+    loss.backward()
+    grads = {"grad." + k: p.grad for k, p in model.named_parameters() if p.grad is not None}
+    after = {"after." + k: v for k, v in model.state_dict().items()}
+    torch.save({"input": x, "loss": loss.detach(), **{f"out{i}": o.detach() for i, o in enumerate(outs)}, **grads, **after},
+               os.path.join(request["dir"], "train-out.pt"))
+    return True
+
+
 def dfl(request):
     x = torch.randn(request["shape"], generator=torch.Generator().manual_seed(5)) * 3
     with torch.no_grad():
@@ -327,5 +344,5 @@ def dfl(request):
 if __name__ == "__main__":
     torch.set_num_threads(1)
     request = read_request()
-    handlers = {"structure": structure, "forward": forward, "dfl": dfl}
+    handlers = {"structure": structure, "forward": forward, "train_step": train_step, "dfl": dfl}
     reply({cmd["cmd"]: handlers[cmd["cmd"]](cmd) for cmd in request["cmds"]})
