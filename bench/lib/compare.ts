@@ -63,14 +63,25 @@ export function median(values: number[]): number {
 export function parseArgs<T extends Record<string, number | boolean | string>>(defaults: T): T;
 export function parseArgs(defaults: Record<string, number | boolean | string>): Record<string, number | boolean | string> {
   const out = { ...defaults };
+  const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const options = Object.entries(defaults).map(([k, v]) => `--${kebab(k)}=${v}`).join(' ');
+  // A usage mistake is a message and exit code 2, not a stack trace.
+  const usage = (message: string): never => {
+    console.error(`${message}\noptions (with their defaults): ${options}`);
+    process.exit(2);
+  };
   for (const arg of process.argv.slice(2)) {
+    if (arg === '--help' || arg === '-h') {
+      console.log(`options (with their defaults): ${options}`);
+      process.exit(0);
+    }
     const m = /^--([\w-]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new Error(`unknown argument ${arg}; options: ${Object.keys(defaults).map((k) => `--${k}`).join(' ')}`);
-    const key = m[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!(key in defaults)) throw new Error(`unknown option --${m[1]}; options: ${Object.keys(defaults).map((k) => `--${k}`).join(' ')}`);
+    if (!m) usage(`unknown argument ${arg}`);
+    const key = m![1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (!(key in defaults)) usage(`unknown option --${m![1]}`);
     const kind = typeof defaults[key];
-    if (kind === 'string' && m[2] === undefined) throw new Error(`--${m[1]} needs a value (--${m[1]}=...)`);
-    out[key] = kind === 'string' ? m[2]! : m[2] === undefined ? true : kind === 'number' ? Number(m[2]) : m[2] === 'true';
+    if (kind === 'string' && m![2] === undefined) usage(`--${m![1]} needs a value (--${m![1]}=...)`);
+    out[key] = kind === 'string' ? m![2]! : m![2] === undefined ? true : kind === 'number' ? Number(m![2]) : m![2] === 'true';
   }
   return out;
 }
