@@ -7,10 +7,11 @@ import { loadStateDictFile } from '@iris/torch/io';
 import { DataLoader, decodeImage, imageToTensor } from '@iris/vision/data';
 import { collateDetection, createDetector, detectionDataset, detectionGrid, drawDetections, formatCocoSummary, type Detection, type DetectionBatch, type Detector, type DetectorOptions } from '@iris/vision/detection';
 import { DetectionPresetEval } from '@iris/vision/transforms';
-import { Trainer, DetectionTask, resolvePrecision, type Precision } from '@iris/vision/train';
+import { Trainer, DetectionTask, type Precision } from '@iris/vision/train';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { UsageError } from '../options.js';
+import { inferenceAutocast, recordedPrecision } from './run-files.js';
 
 export interface DetectionRunInfo {
   task: 'detect';
@@ -39,16 +40,6 @@ export function openDetectionRun(runDir: string, weights?: string, overrides: Pa
   return { run, model };
 }
 
-/** The run's precision (config.json), or `precision`; fp32 where the CPU lacks it, said once. */
-function autocastOf(runDir: string, precision?: Precision): <T>(fn: () => T) => T {
-  const configPath = join(runDir, 'config.json');
-  const recorded = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as { precision?: Precision }).precision : undefined;
-  const plan = resolvePrecision(precision ?? recorded ?? 'fp32');
-  if (plan.fallback) console.warn(`warning: ${plan.fallback.replace(/training in fp32$/, 'running in fp32')}`);
-  const ac = plan.autocast;
-  return (fn) => (ac ? torch.autocast(ac.deviceType, fn, { dtype: ac.dtype }) : fn());
-}
-
 /** COCO evaluation of the run's selected weights on a split of its dataset (or another with the same classes). */
 export async function evalDetectionRun(runDir: string, options: { weights?: string; dataset?: string; split?: string; batchSize: number; json: boolean; precision?: Precision }): Promise<number> {
   const { run, model } = openDetectionRun(runDir, options.weights);
@@ -56,7 +47,7 @@ export async function evalDetectionRun(runDir: string, options: { weights?: stri
   const data = await detectionDataset(options.dataset ?? run.dataset, split === 'validation' ? 'train' : split);
   if (data.classes.join('\n') !== run.classes.join('\n')) throw new UsageError(`iris eval: the dataset's classes (${data.classes.slice(1).join(', ')}) are not the run's (${run.classes.slice(1).join(', ')})`);
   const task = new DetectionTask({ classes: run.classes });
-  const trainer = new Trainer({ model, task, optimizer: new torch.optim.SGD(model.parameters(), { lr: 1 }), maxSteps: 1, outDir: runDir, precision: precisionOf(runDir, options.precision) });
+  const trainer = new Trainer({ model, task, optimizer: new torch.optim.SGD(model.parameters(), { lr: 1 }), maxSteps: 1, outDir: runDir, precision: options.precision ?? recordedPrecision(runDir).precision });
   const loader = new DataLoader<DetectionBatch>(data, { batchSize: options.batchSize, collate: collateDetection, transform: DetectionPresetEval() });
   const report = await trainer.evaluate(loader);
   await loader.close();
@@ -71,16 +62,10 @@ export async function evalDetectionRun(runDir: string, options: { weights?: stri
   return 0;
 }
 
-function precisionOf(runDir: string, precision?: Precision): Precision {
-  if (precision) return precision;
-  const configPath = join(runDir, 'config.json');
-  return (existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as { precision?: Precision }).precision : undefined) ?? 'fp32';
-}
-
 /** Boxes on image files: JSON, or images with the boxes drawn into `saveDir`, plus YOLO txt files when asked. */
 export async function predictDetectionRun(runDir: string, files: string[], options: { weights?: string; json: boolean; scoreThresh?: number; saveDir?: string; saveTxt: boolean; precision?: Precision }): Promise<number> {
   const { run, model } = openDetectionRun(runDir, options.weights, { scoreThresh: options.scoreThresh });
-  const autocast = autocastOf(runDir, options.precision);
+  const autocast = inferenceAutocast(options.precision ?? recordedPrecision(runDir).precision);
   const saveDir = options.saveDir ?? join(runDir, 'predict');
   mkdirSync(saveDir, { recursive: true });
   const results: { file: string; width: number; height: number; detections: { label: string; index: number; score: number; box: number[] }[] }[] = [];

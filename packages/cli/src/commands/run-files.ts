@@ -21,15 +21,19 @@ export interface RunInfo {
   channelsLast: boolean;
 }
 
+/** The precision and memory format a run folder's config.json records (fp32, NCHW for runs made before them). */
+export function recordedPrecision(runDir: string): { precision: Precision; channelsLast: boolean } {
+  const configPath = join(runDir, 'config.json');
+  const config = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as { precision?: Precision; channelsLast?: boolean }) : {};
+  return { precision: config.precision ?? 'fp32', channelsLast: config.channelsLast === true };
+}
+
 /** The run's description and its model with the best weights (or `weights`, a file). */
 export function openRun(runDir: string, weights?: string): { run: RunInfo; model: ImageModel } {
   const runPath = join(runDir, 'run.json');
   if (!existsSync(runPath)) throw new UsageError(`${runDir}: not a run folder of iris train (no run.json)`);
   const run = JSON.parse(readFileSync(runPath, 'utf8')) as RunInfo;
-  const configPath = join(runDir, 'config.json');
-  const config = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as { precision?: Precision; channelsLast?: boolean }) : {};
-  run.precision = config.precision ?? 'fp32';
-  run.channelsLast = config.channelsLast === true;
+  Object.assign(run, recordedPrecision(runDir));
   const model = createModel(run.model, run.buildOptions);
   const weightsPath = weights ?? join(runDir, 'best.safetensors');
   if (!existsSync(weightsPath)) throw new UsageError(`${weightsPath}: no weights; the run may not have finished an epoch`);
@@ -46,14 +50,20 @@ export function openRun(runDir: string, weights?: string): { run: RunInfo; model
  * given. A CPU without bf16 runs fp32 and says so once.
  */
 export function inferenceForward(run: RunInfo, model: ImageModel, precision: Precision = run.precision): (x: Tensor) => Tensor {
-  const plan = resolvePrecision(precision);
-  if (plan.fallback) console.warn(`warning: ${plan.fallback.replace(/training in fp32$/, 'running in fp32')}`);
+  const autocast = inferenceAutocast(precision);
   if (run.channelsLast) model.toMemoryFormat('channelsLast');
-  const ac = plan.autocast;
   return (x) => {
     const input = run.channelsLast && x.ndim === 4 ? x.contiguous({ memoryFormat: 'channelsLast' }) : x;
-    return (ac ? torch.autocast(ac.deviceType, () => model.forward(input), { dtype: ac.dtype }) : model.forward(input)).float();
+    return autocast(() => model.forward(input)).float();
   };
+}
+
+/** Runs a forward pass under `precision`'s autocast; fp32 where the CPU lacks it, said once. */
+export function inferenceAutocast(precision: Precision): <T>(fn: () => T) => T {
+  const plan = resolvePrecision(precision);
+  if (plan.fallback) console.warn(`warning: ${plan.fallback.replace(/training in fp32$/, 'running in fp32')}`);
+  const ac = plan.autocast;
+  return (fn) => (ac ? torch.autocast(ac.deviceType, fn, { dtype: ac.dtype }) : fn());
 }
 
 /** The --precision option of the commands that run a trained model. */

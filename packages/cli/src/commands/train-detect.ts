@@ -10,12 +10,11 @@ import { collateDetection, detectionDataset, detectionSplits, DetectionDataset, 
 import { DetectionPresetEval, DetectionPresetTrain, type DetectionAugmentation } from '@iris/vision/transforms';
 import { Trainer, DetectionTask, type DetectionReport } from '@iris/vision/train';
 import { ProgressBar } from '@iris/vision/report';
-import { loadStateDictFile } from '@iris/torch/io';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, type Value } from '../options.js';
 import type { ResumePlan } from './run-options.js';
-import { makeScheduler, optionalNumber, precisionOptions } from './train.js';
+import { loadSelectedWeights, makeScheduler, optimizerFor, optionalNumber, precisionOptions } from './train.js';
 import { writeDetectionReport } from './detect-report.js';
 
 type Values = Record<string, Value>;
@@ -141,12 +140,7 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
   const result = await trainer.fit(trainLoader, validationLoader);
 
   const selected = emaShadow ?? model;
-  const bestPath = join(out, 'best.safetensors');
-  if (existsSync(bestPath)) {
-    const best = loadStateDictFile(bestPath);
-    selected.loadStateDict(best);
-    for (const t of best.values()) t.dispose();
-  }
+  loadSelectedWeights(selected, out);
   const shown: Parameters<typeof writeDetectionReport>[1]['samples'] = [];
   const report: DetectionReport = await trainer.evaluate(loader(limitedTest, false), (images, targets, detections) => {
     images.forEach((image, i) => {
@@ -199,24 +193,9 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
 const fmt = (v: number) => (v < 0 ? 'n/a' : v.toFixed(4));
 const chunk = (flat: number[]) => Array.from({ length: flat.length / 4 }, (_, i) => flat.slice(4 * i, 4 * i + 4));
 
-type Optimizer = InstanceType<typeof torch.optim.Optimizer>;
-
 /** torchvision's detection reference: every trainable parameter in one group (SGD momentum 0.9, or AdamW). */
-function makeDetectionOptimizer(model: Detector, flags: Values): Optimizer {
+function makeDetectionOptimizer(model: Detector, flags: Values) {
   const params = model.parameters().filter((p) => p.requiresGrad);
   if (params.length === 0) throw new UsageError('iris train: the detector has no trainable parameters');
-  const lr = Number(flags.lr);
-  const weightDecay = Number(flags.weightDecay ?? 0);
-  switch (flags.optimizer ?? 'sgd') {
-    case 'sgd':
-      return new torch.optim.SGD(params, { lr, momentum: Number(flags.momentum ?? 0.9), weightDecay });
-    case 'adam':
-      return new torch.optim.Adam(params, { lr, weightDecay });
-    case 'adamw':
-      return new torch.optim.AdamW(params, { lr, weightDecay });
-    case 'rmsprop':
-      return new torch.optim.RMSprop(params, { lr, weightDecay, momentum: Number(flags.momentum ?? 0) });
-    default:
-      throw new UsageError(`--optimizer ${flags.optimizer}: use sgd, adam, adamw or rmsprop`);
-  }
+  return optimizerFor(params, flags);
 }

@@ -163,12 +163,7 @@ async function train(flags: Values, out: string, mode: ResumePlan['mode'], loade
 
   // The test split, once, with the weights selected on validation (best.safetensors).
   const selected = emaShadow ?? model;
-  const bestPath = join(out, 'best.safetensors');
-  if (existsSync(bestPath)) {
-    const best = loadStateDictFile(bestPath);
-    selected.loadStateDict(best);
-    for (const t of best.values()) t.dispose();
-  }
+  loadSelectedWeights(selected, out);
   const testLoader = loader(data.test, false);
   const predictions: { index: number; predicted: number; confidence: number; label: number }[] = [];
   let seen = 0;
@@ -243,6 +238,12 @@ function makeOptimizer(model: ImageModel, flags: Values, keepFrozen: boolean): O
     .map((g) => ({ params: g.params.filter((p) => keepFrozen || p.requiresGrad), lr: g.lr }))
     .filter((g) => g.params.length > 0);
   if (params.length === 0) throw new UsageError('iris train: the model has no trainable parameters');
+  return optimizerFor(params, flags);
+}
+
+/** The optimizer --optimizer names, over `params` (a list or param groups), with --lr, --momentum and --weight-decay. */
+export function optimizerFor(params: ConstructorParameters<typeof torch.optim.SGD>[0], flags: Values): Optimizer {
+  const lr = Number(flags.lr);
   const weightDecay = Number(flags.weightDecay ?? 0);
   switch (flags.optimizer ?? 'sgd') {
     case 'sgd':
@@ -256,6 +257,15 @@ function makeOptimizer(model: ImageModel, flags: Values, keepFrozen: boolean): O
     default:
       throw new UsageError(`--optimizer ${flags.optimizer}: use sgd, adam, adamw or rmsprop`);
   }
+}
+
+/** Loads the weights validation selected (RUN/best.safetensors) into `model`, if an epoch was selected. */
+export function loadSelectedWeights(model: torch.nn.Module, out: string): void {
+  const bestPath = join(out, 'best.safetensors');
+  if (!existsSync(bestPath)) return;
+  const best = loadStateDictFile(bestPath);
+  model.loadStateDict(best);
+  for (const t of best.values()) t.dispose();
 }
 
 /** Schedules over `total` optimizer steps; each param group keeps its own peak rate. */
