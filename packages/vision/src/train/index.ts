@@ -9,3 +9,15 @@ export { ClassificationMetrics, type EvaluationReport, type ClassMetrics } from 
 export { MetricsLog, EventFileWriter, encodeEvent, crc32c } from './metrics-log.js';
 export { makeRecipeTransform, type RecipeTransformOptions } from './recipe-transforms.js';
 export { depthGroups, fineTuneParamGroups, GradualUnfreezing, type DepthGroup, type FineTuneLrOptions } from './param-groups.js';
+export {
+  YOLO_DEFAULT_HYPERPARAMETERS,
+  YoloSchedule,
+  buildYoloOptimizer,
+  resolveYoloOptimizer,
+  yoloParamGroups,
+  type YoloHyperparameters,
+  type YoloOptimizerName,
+  type YoloOptimizerSettings,
+  type YoloOptimizerContext,
+  type YoloScheduleOptions,
+} from './yolo-recipe.js';

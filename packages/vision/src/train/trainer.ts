@@ -51,12 +51,21 @@ export interface TrainerOptions<B = LabeledBatch, R = EvaluationReport, O = Clas
   numClasses?: number;
   outDir: string;
   labelSmoothing?: number;
-  /** Optimizer step every N batches, gradients averaged. */
-  accumulate?: number;
+  /**
+   * Optimizer step every N batches, or a function of the run's batch index (Ultralytics' warm-up
+   * ramps it): a step is taken once that many batches have passed since the last one, and at
+   * every epoch end.
+   */
+  accumulate?: number | ((globalBatch: number) => number);
+  /** How the accumulated batches' losses combine: 'mean' (default) or 'sum' (Ultralytics, whose loss is already scaled by the batch size). */
+  accumulateReduction?: 'mean' | 'sum';
   /** Clip the gradients' global norm to this. */
   clipGradNorm?: number;
-  /** A second model of the same architecture for an EMA of the weights, and its decay. */
-  ema?: { shadow: nn.Module; decay: number };
+  /**
+   * A second model of the same architecture for an EMA of the weights, and its decay; with `tau`,
+   * the decay ramps up as decay * (1 - exp(-updates / tau)) (Ultralytics' ModelEMA).
+   */
+  ema?: { shadow: nn.Module; decay: number; tau?: number };
   /**
    * Mixed precision (default 'fp32'): 'bf16' runs the forward pass under bfloat16 autocast, on CUDA
    * or on a CPU with native bf16 (avx512_bf16 / AMX; see torch.cpu.isBf16Supported), 'fp16' under
@@ -87,6 +96,11 @@ export interface TrainerOptions<B = LabeledBatch, R = EvaluationReport, O = Clas
    * the epoch alone (e.g. `GradualUnfreezing.apply`), so that a resumed run repeats it exactly.
    */
   onEpochStart?: (epoch: number) => void;
+  /**
+   * Called before each batch's forward pass with its index in the epoch and in the run (Ultralytics'
+   * per-batch warm-up of lr and momentum); like onEpochStart it must depend on those alone.
+   */
+  onBatchStart?: (info: { epoch: number; batch: number; globalBatch: number; batchesPerEpoch: number }) => void;
   /** train.accuracy is NaN for tasks without one (detection); train.parts holds the loss's named terms, per-image means. */
   onEpoch?: (info: { epoch: number; train: { loss: number; accuracy: number; parts: Record<string, number> }; validation?: R }) => void;
 }
@@ -146,7 +160,7 @@ export class Trainer<B = LabeledBatch, R = EvaluationReport, O = ClassificationO
       options.ema?.shadow.toMemoryFormat('channelsLast');
     }
     if (options.ema) {
-      this.ema = new ModelEma(options.ema.shadow, options.ema.decay);
+      this.ema = new ModelEma(options.ema.shadow, options.ema.decay, options.ema.tau);
       this.ema.init(options.model);
     }
     this.log = new MetricsLog(options.outDir);
@@ -174,6 +188,7 @@ export class Trainer<B = LabeledBatch, R = EvaluationReport, O = ClassificationO
     this.epochsWithoutImprovement = (extra.epochsWithoutImprovement as number) ?? 0;
     [this.trainLossSum, this.trainCorrect, this.trainSeen] = (extra.trainTotals as number[]) ?? [0, 0, 0];
     this.trainPartSums = { ...((extra.trainParts as Record<string, number>) ?? {}) };
+    if (this.ema) this.ema.updates = (extra.emaUpdates as number | undefined) ?? this.globalStep;
     train.loadState(extra.loader);
     if (start && scheduler) {
       scheduler.loadStateDict(start.state);
@@ -214,15 +229,22 @@ export class Trainer<B = LabeledBatch, R = EvaluationReport, O = ClassificationO
   }
 
   private async trainEpoch(train: BatchSource<B>): Promise<void> {
-    const { accumulate = 1, checkpointEverySteps } = this.options;
+    const { checkpointEverySteps, onBatchStart } = this.options;
     const started = performance.now();
     let imagesThisRun = 0;
+    // Batches since the last optimizer step: zero at every checkpoint (they follow a step), so resumable.
+    let pending = 0;
     for await (const batch of train) {
+      const globalBatch = this.epoch * train.length + this.stepInEpoch;
+      onBatchStart?.({ epoch: this.epoch, batch: this.stepInEpoch, globalBatch, batchesPerEpoch: train.length });
+      const accumulate = this.accumulateAt(globalBatch);
       imagesThisRun += this.task.batchSize(batch);
-      const loss = torch.tidy(() => this.trainStep(batch));
+      const loss = torch.tidy(() => this.trainStep(batch, accumulate));
       this.task.disposeBatch(batch);
       this.stepInEpoch++;
-      if (this.stepInEpoch % accumulate === 0 || this.stepInEpoch === train.length) {
+      pending++;
+      if (pending >= accumulate || this.stepInEpoch === train.length) {
+        pending = 0;
         this.optimizerStep();
         this.globalStep++;
         const elapsed = (performance.now() - started) / 1000;
@@ -243,13 +265,20 @@ export class Trainer<B = LabeledBatch, R = EvaluationReport, O = ClassificationO
     }
   }
 
+  private accumulateAt(globalBatch: number): number {
+    const { accumulate = 1 } = this.options;
+    const n = typeof accumulate === 'function' ? accumulate(globalBatch) : accumulate;
+    if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`Trainer: accumulate must be a whole number >= 1, got ${n} at batch ${globalBatch}`);
+    return n;
+  }
+
   /** Forward and backward of one batch; returns the loss. Gradients accumulate until optimizerStep. */
-  private trainStep(batch: B): number {
-    const { model, accumulate = 1 } = this.options;
+  private trainStep(batch: B, accumulate: number): number {
+    const { model, accumulateReduction = 'mean' } = this.options;
     const { loss, samples, correct, parts } = this.task.trainLoss(model, batch, this.context, this.globalStep);
     const value = loss.item();
     if (!Number.isFinite(value)) this.diverged(value);
-    (accumulate > 1 ? loss.div(accumulate) : loss).backward();
+    (accumulate > 1 && accumulateReduction === 'mean' ? loss.div(accumulate) : loss).backward();
     this.trainLossSum += value * samples;
     this.trainSeen += samples;
     this.trainCorrect += correct ?? 0;
@@ -332,6 +361,7 @@ export class Trainer<B = LabeledBatch, R = EvaluationReport, O = ClassificationO
       epochsWithoutImprovement: this.epochsWithoutImprovement,
       trainTotals: [this.trainLossSum, this.trainCorrect, this.trainSeen],
       trainParts: this.trainPartSums,
+      emaUpdates: this.ema?.updates ?? 0,
       loader: train.state(),
     });
   }
