@@ -195,6 +195,17 @@ describe('download, cache, verify', () => {
     assert.equal(modelConfig(model)?.weights, null);
   });
 
+  test('a file path with another head (a classifier trained here, as a detector backbone) loads the backbone and leaves a fresh head', () => {
+    const reference = loadStateDictFile(weightsPath);
+    const model = createModel('resnet18', { numClasses: 1000, pretrained: weightsPath });
+    const state = model.stateDict();
+    assert.deepEqual(state.get('fc.weight')!.shape, [1000, 512]);
+    assert.ok(state.get('layer4.1.conv2.weight')!.equal(reference.get('layer4.1.conv2.weight')!));
+    assert.ok(state.get('bn1.running_mean')!.equal(reference.get('bn1.running_mean')!));
+    const loaded = loadPretrained(createModel('resnet18', { numClasses: 4 }), modelInfo('resnet18'), weightsPath);
+    assert.deepEqual(loaded.skippedHeadKeys, ['fc.weight', 'fc.bias']);
+  });
+
   test('a redirect is followed; the file keeps the registered URL’s name', async () => {
     const cacheDir = join(dir.path, 'redirect');
     const path = await fetchWeights('local_resnet18', 'moved', { cacheDir, progress: false });

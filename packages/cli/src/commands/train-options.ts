@@ -47,6 +47,7 @@ export const trainSpec: CommandSpec = {
     earlyStop: { type: 'integer', min: 1, placeholder: 'EPOCHS', description: 'stop when validation top-1 has not improved for this many epochs' },
     seed: { type: 'integer', min: 0, default: 0, description: 'seed of the weights, data order, augmentation and validation split' },
     imageSize: { type: 'integer', min: 8, placeholder: 'PX', description: 'training crop size (default: the dataset\'s image size, else the model\'s input)' },
+    inChannels: { type: 'integer', min: 1, max: 3, placeholder: 'N', defaultText: "the dataset's", description: 'build the model for N-channel input; 3 on a grayscale dataset repeats it to RGB (e.g. a backbone for a detector)' },
     padding: { type: 'integer', min: 0, defaultText: '2 for images up to 64 px', description: 'pad-and-crop augmentation for small images' },
     hflip: { type: 'boolean', default: true, description: 'random horizontal flips' },
     autoAugment: { type: 'string', choices: ['ra', 'ta_wide'], description: 'RandAugment or TrivialAugmentWide (ImageNet-style recipe only)' },

@@ -58,7 +58,12 @@ async function train(flags: Values, out: string, mode: ResumePlan['mode'], loade
   const data = openDataset(String(flags.dataset), { valSplit: Number(flags.valSplit), seed, limit: optionalNumber(flags.limit) });
   const modelName = String(flags.model);
   const info = modelInfo(modelName);
-  const inChannels = data.imageShape?.[0] ?? 3;
+  const dataChannels = data.imageShape?.[0] ?? 3;
+  const inChannels = Number(flags.inChannels ?? dataChannels);
+  if (inChannels !== dataChannels && !(dataChannels === 1 && inChannels === 3)) {
+    throw new UsageError(`iris train: --in-channels ${inChannels} does not fit ${data.name}'s ${dataChannels}-channel images (only grayscale to 3 channels is converted)`);
+  }
+  const rgb = inChannels !== dataChannels;
   const cropSize = Number(flags.imageSize ?? data.imageShape?.[1] ?? info.defaultInput[1]);
   const pretrained = flags.pretrained === undefined ? undefined : flags.pretrained === 'true' ? true : String(flags.pretrained);
   const model = createModel(modelName, { numClasses: data.classes.length, inChannels, ...(info.family === 'simple-cnn' ? { imageSize: cropSize } : {}), pretrained });
@@ -77,8 +82,12 @@ async function train(flags: Values, out: string, mode: ResumePlan['mode'], loade
     resizeSize: Math.round(cropSize / 0.875),
     padding: Number(flags.padding ?? (small ? 2 : 0)),
     hflip: flags.hflip !== false,
-    mean: data.mean,
-    std: data.std,
+    // The grey channel's statistics for each of the three equal channels.
+    mean: rgb ? [0, 1, 2].map(() => data.mean[0]) : data.mean,
+    std: rgb ? [0, 1, 2].map(() => data.std[0]) : data.std,
+    ...(rgb ? { rgb } : {}),
+    // Small images trained at another size are resized first (no crop of 28 px images to 64).
+    ...(small && data.imageShape && cropSize !== data.imageShape[1] ? { scaleTo: cropSize } : {}),
     autoAugment: (flags.autoAugment as RecipeTransformOptions['autoAugment']) ?? null,
   });
   const workers = Number(flags.workers ?? 0);

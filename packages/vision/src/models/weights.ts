@@ -181,7 +181,9 @@ export function loadPretrained(model: ImageModel, entry: ModelEntry, tagOrPath?:
     // torchvision's builders do after loading). `spec` is null for a plain file.
     const adapt = (model as { adaptStateDict?: (sd: Map<string, Tensor>, spec: WeightsSpec | null) => Map<string, Tensor> }).adaptStateDict;
     const mapped = adapt ? adapt.call(model, remapped, spec) : remapped;
-    const skippedHeadKeys = spec && spec.numClasses !== model.numClasses ? headKeys(model, mapped, spec.numClasses) : [];
+    // A head for another class count is left out (transfer learning), for a plain file as for registered weights.
+    const fileClasses = spec ? spec.numClasses : headClassesInFile(model, mapped);
+    const skippedHeadKeys = fileClasses !== undefined && fileClasses !== model.numClasses ? headKeys(model, mapped, fileClasses) : [];
     for (const key of skippedHeadKeys) mapped.delete(key);
     const own = model.stateDict();
     // Keys that loadStateDict fills when absent (num_batches_tracked, which pre-0.4.1 files such as
@@ -221,6 +223,14 @@ function headKeys(model: ImageModel, stateDict: Map<string, Tensor>, fileClasses
   const keys = [...stateDict].filter(([k, t]) => t.shape[0] === fileClasses && (!own.has(k) || own.get(k)!.shape.join() !== t.shape.join())).map(([k]) => k);
   for (const t of own.values()) t.dispose();
   return keys;
+}
+
+/** The class count of a plain file's head: the first dimension of the model's last classifier tensor as the file has it. */
+function headClassesInFile(model: ImageModel, stateDict: Map<string, Tensor>): number | undefined {
+  const own = model.stateDict();
+  const head = [...own].filter(([, t]) => t.shape[0] === model.numClasses && t.ndim <= 2).map(([k]) => k).at(-1);
+  for (const t of own.values()) t.dispose();
+  return head !== undefined ? stateDict.get(head)?.shape[0] : undefined;
 }
 
 /** A model key the file cannot fill because it is the new classifier's (same key as a skipped one). */

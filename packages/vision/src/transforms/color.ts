@@ -73,6 +73,22 @@ export function Grayscale(options: { numOutputChannels?: 1 | 3 } = {}) {
   return withProps(<I extends TransformInput>(input: I, _rng?: Rng): I => onImage(input, (img) => rgbToGrayscale(img, numOutputChannels)), { numOutputChannels });
 }
 
+/**
+ * torchvision's v2 `RGB()`: a 1-channel image becomes 3 equal channels, an RGB one stays as it is
+ * (e.g. Fashion-MNIST for a backbone that a detector will use on colour images).
+ */
+export function RGB() {
+  return withProps(<I extends TransformInput>(input: I, _rng?: Rng): I =>
+    onImage(input, (img) => {
+      const c = img.shape[img.ndim - 3];
+      if (c === 3) return img;
+      if (c !== 1) throw new RangeError(`RGB: expected an image with 1 or 3 channels, got ${c}`);
+      const shape = [...img.shape];
+      shape[img.ndim - 3] = 3;
+      return img.expand(shape).contiguous();
+    }), {});
+}
+
 /** Converts to grayscale with probability p (default 0.1), keeping the number of channels. */
 export function RandomGrayscale(options: { p?: number } = {}) {
   const p = checkProbability('RandomGrayscale', options.p ?? 0.1);

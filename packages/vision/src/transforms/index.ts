@@ -10,7 +10,7 @@ export { isSample, imageOf, filterPerBox, type DetectionSample, type DetectionTa
 export type { BoxFormat } from './functional/boxes.js';
 export { Resize, CenterCrop, Pad, RandomCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip, type CropParams, type RandomCropOptions, type RandomResizedCropOptions } from './geometry.js';
 export { RandomRotation, RandomAffine, type RandomRotationOptions, type RandomAffineOptions, type AffineParams } from './rotation.js';
-export { ColorJitter, Grayscale, RandomGrayscale, type ColorJitterOptions, type ColorJitterParams } from './color.js';
+export { ColorJitter, Grayscale, RGB, RandomGrayscale, type ColorJitterOptions, type ColorJitterParams } from './color.js';
 export { ToDtype, Normalize } from './convert.js';
 export { RandomErasing, type RandomErasingOptions, type ErasingParams } from './erasing.js';
 export { TrivialAugmentWide, RandAugment, AutoAugment, applyOp, type AugmentOp, type AugmentOpName, type AugmentOptions, type AutoAugmentPolicy, type AutoAugmentParams } from './auto-augment.js';
