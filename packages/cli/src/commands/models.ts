@@ -68,11 +68,11 @@ export async function modelsCommand({ positional, values: flags }: ParsedCommand
   throw new UsageError(`iris models: unknown action '${action}'; use list, info or download`);
 }
 
-/** name, family, parameters (91 classes) and the default COCO weights' box mAP. */
+/** name, family, parameters (with the COCO weights' head) and the default COCO weights' box mAP. */
 function detectorLine(name: string): string {
   const info = detectorInfo(name);
   const ap = info.weights[0] ? `COCO box mAP ${info.weights[0].metrics.boxMap.toFixed(1)}` : 'no COCO weights';
-  return `${name.padEnd(40)} ${info.family.padEnd(12)} ${(info.paramCount / 1e6).toFixed(2).padStart(7)}M params  ${ap}  backbone ${info.backbone.model}`;
+  return `${name.padEnd(40)} ${info.family.padEnd(12)} ${(info.paramCount / 1e6).toFixed(2).padStart(7)}M params  ${ap}${info.backbone ? `  backbone ${info.backbone.model}` : ''}`;
 }
 
 function detectorDetails(name: string, json: boolean): number {
@@ -82,8 +82,8 @@ function detectorDetails(name: string, json: boolean): number {
     return 0;
   }
   console.log(`${name} (detector, ${info.family})`);
-  console.log(`  parameters  ${info.paramCount.toLocaleString('en-US')} with 91 classes`);
-  console.log(`  backbone    ${info.backbone.model} (ImageNet weights ${info.backbone.weights} with --pretrained-backbone)`);
+  console.log(`  parameters  ${info.paramCount.toLocaleString('en-US')} with ${info.weights[0]?.numClasses ?? 91} classes`);
+  if (info.backbone) console.log(`  backbone    ${info.backbone.model} (ImageNet weights ${info.backbone.weights} with --pretrained-backbone)`);
   for (const w of info.weights) console.log(`  weights     ${w.tag}: ${w.url} (COCO val2017 box mAP ${w.metrics.boxMap}, ${w.numClasses} classes)`);
   return 0;
 }

@@ -70,6 +70,7 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
   if (pretrained !== undefined && !(typeof pretrained === 'string' && existsSync(pretrained))) await fetchDetectorWeights(modelName, pretrained === true ? undefined : pretrained);
   else if (pretrainedBackbone !== undefined && !(typeof pretrainedBackbone === 'string' && existsSync(pretrainedBackbone))) {
     const backbone = detectorInfo(modelName).backbone;
+    if (!backbone) throw new UsageError(`--pretrained-backbone: ${modelName} has no ImageNet classifier backbone; use --pretrained for its COCO weights`);
     await fetchWeights(backbone.model, pretrainedBackbone === true ? backbone.weights : pretrainedBackbone);
   }
   const model = createDetector(modelName, { ...options, pretrained, pretrainedBackbone });

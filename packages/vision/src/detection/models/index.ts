@@ -4,6 +4,7 @@ import './ssd.js';
 import './ssdlite.js';
 import './retinanet.js';
 import './fcos.js';
+import './yolo/detector.js';
 
 export {
   registerDetector,
@@ -103,3 +104,5 @@ export {
   type BoxLossType,
 } from './retinanet.js';
 export { FCOS, FCOSHead, FCOSClassificationHead, FCOSRegressionHead, fcosResnet50Fpn, type FCOSOptions, type FCOSHeadOutputs } from './fcos.js';
+export { YoloDetector, YOLO_VAL_SETTINGS, COCO80_NAMES, type YoloDetectorOptions, type YoloPrediction, type YoloLoss, type YoloLossFactory, type YoloLossGains, type YoloLossTarget } from './yolo/detector.js';
+export { makeAnchors, dist2bbox, xywh2xyxy, decodeDetect, nonMaxSuppression, splitDetections, type NmsOptions } from './yolo/postprocess.js';

@@ -83,7 +83,7 @@ export interface DetectorOptions {
 
 export interface DetectorEntry {
   name: string;
-  /** 'faster_rcnn', 'ssd', 'retinanet', 'fcos': the file in detection/models/ that defines it. */
+  /** 'faster_rcnn', 'ssd', 'retinanet', 'fcos': the file in detection/models/ that defines it; 'yolo': yolo/. */
   family: string;
   /**
    * Builds the detector as torchvision's builder does. `weights` is the COCO file createDetector is
@@ -91,12 +91,20 @@ export interface DetectorEntry {
    * trainable layers, no backbone weights) read it, as torchvision's builders read `weights`.
    */
   build: (options: DetectorOptions, weights: DetectorWeightsSpec | null) => Detector;
-  /** The classifier (models registry name) and ImageNet weights tag torchvision's builder takes as weights_backbone. */
-  backbone: { model: string; weights: string };
+  /**
+   * The classifier (models registry name) and ImageNet weights tag torchvision's builder takes as
+   * weights_backbone; absent for detectors whose backbone is not a registered classifier (YOLO).
+   */
+  backbone?: { model: string; weights: string };
   /** COCO weights, by tag; the first is the default. */
   weights: DetectorWeightsSpec[];
-  /** Parameters with 91 classes, as torchvision's weights meta lists (num_params); checked by tests. */
+  /** Parameters with the COCO weights' head (91 classes for torchvision's, 80 for Ultralytics'), as published; checked by tests. */
   paramCount: number;
+  /**
+   * Reads a weights file into a state dict, for files loadStateDictFile cannot read (Ultralytics'
+   * .pt files are whole pickled models); createDetector uses it instead when present.
+   */
+  readWeights?: (path: string) => Map<string, Tensor>;
 }
 
 const registry = new Map<string, DetectorEntry>();
@@ -187,7 +195,7 @@ export function createDetector(name: string, options: DetectorOptions = {}): Det
   const numClasses = given.numClasses ?? spec.numClasses;
   const fileClasses = isTag ? spec.numClasses : numClasses;
   const model = entry.build({ ...given, numClasses: fileClasses, pretrainedBackbone: false }, spec);
-  const stateDict = loadStateDictFile(path);
+  const stateDict = (entry.readWeights ?? loadStateDictFile)(path);
   try {
     model.loadStateDict(model.adaptStateDict ? model.adaptStateDict(stateDict) : stateDict);
   } catch (error) {

@@ -326,13 +326,16 @@ export interface DetectOptions {
  * Ultralytics' training-mode output; decoding (DFL over anchor points) is the inference pipeline's.
  */
 export class Detect extends nn.Module {
-  readonly nc: number;
+  /** Classes (changed only by replaceClasses). */
+  nc: number;
   readonly nl: number;
   readonly regMax: number;
   /** Outputs per anchor: nc + 4 * regMax. */
-  readonly no: number;
+  no: number;
   readonly stride: number[];
   readonly legacy: boolean;
+  /** Channels of the input levels. */
+  readonly ch: number[];
   cv2: nn.ModuleList;
   cv3: nn.ModuleList;
   dfl: nn.Module;
@@ -348,12 +351,20 @@ export class Detect extends nn.Module {
     this.no = nc + regMax * 4;
     this.stride = [...strides];
     this.legacy = legacy;
+    this.ch = [...ch];
     const c2 = Math.max(16, Math.floor(ch[0] / 4), regMax * 4);
-    const c3 = Math.max(ch[0], Math.min(nc, 100));
     this.cv2 = new nn.ModuleList(ch.map((x) => new nn.Sequential(new Conv(x, c2, { kernelSize: 3 }), new Conv(c2, c2, { kernelSize: 3 }), new nn.Conv2d(c2, 4 * regMax, 1))));
-    this.cv3 = new nn.ModuleList(
+    this.cv3 = this.classBranch(nc);
+    this.dfl = regMax > 1 ? new DFL(regMax) : new nn.Identity();
+  }
+
+  /** cv3 for nc classes; its width c3 = max(ch[0], min(nc, 100)) depends on nc, as in Ultralytics. */
+  private classBranch(nc: number): nn.ModuleList {
+    const ch = this.ch;
+    const c3 = Math.max(ch[0], Math.min(nc, 100));
+    return new nn.ModuleList(
       ch.map((x) =>
-        legacy
+        this.legacy
           ? new nn.Sequential(new Conv(x, c3, { kernelSize: 3 }), new Conv(c3, c3, { kernelSize: 3 }), new nn.Conv2d(c3, nc, 1))
           : new nn.Sequential(
               new nn.Sequential(new DWConv(x, x, { kernelSize: 3 }), new Conv(x, c3)),
@@ -362,7 +373,25 @@ export class Detect extends nn.Module {
             ),
       ),
     );
-    this.dfl = regMax > 1 ? new DFL(regMax) : new nn.Identity();
+  }
+
+  /**
+   * A fresh class branch for `nc` classes (fine-tuning), its biases at bias_init's prior; the box
+   * branch and DFL keep their weights.
+   */
+  replaceClasses(nc: number): void {
+    if (!Number.isInteger(nc) || nc < 1) throw new RangeError(`Detect.replaceClasses: nc should be a positive integer, got ${nc}`);
+    this.cv3 = this.classBranch(nc);
+    this.nc = nc;
+    this.no = nc + this.regMax * 4;
+    torch.noGrad(() => this.initClassBias());
+  }
+
+  private initClassBias(): void {
+    for (let i = 0; i < this.nl; i++) {
+      const cls = [...(this.cv3.at(i) as nn.Sequential)].at(-1) as nn.Conv2d;
+      cls.bias!.fill_(Math.log(5 / this.nc / (640 / this.stride[i]) ** 2));
+    }
   }
 
   /**
@@ -371,12 +400,8 @@ export class Detect extends nn.Module {
    */
   biasInit(): void {
     torch.noGrad(() => {
-      for (let i = 0; i < this.nl; i++) {
-        const box = [...(this.cv2.at(i) as nn.Sequential)].at(-1) as nn.Conv2d;
-        const cls = [...(this.cv3.at(i) as nn.Sequential)].at(-1) as nn.Conv2d;
-        box.bias!.fill_(1.0);
-        cls.bias!.fill_(Math.log(5 / this.nc / (640 / this.stride[i]) ** 2));
-      }
+      for (let i = 0; i < this.nl; i++) ([...(this.cv2.at(i) as nn.Sequential)].at(-1) as nn.Conv2d).bias!.fill_(1.0);
+      this.initClassBias();
     });
   }
 

@@ -206,7 +206,6 @@ export class YOLO extends nn.Module {
   model: nn.ModuleList;
   readonly name: string;
   readonly scale: YoloScale;
-  readonly numClasses: number;
   readonly stride = [8, 16, 32];
   /** Per layer, where its input comes from (-1: the previous layer), as Ultralytics' `m.f`. */
   readonly from: (number | number[])[];
@@ -222,12 +221,16 @@ export class YOLO extends nn.Module {
     const { layers, save } = parseModel(def, scale, numClasses);
     this.name = `${def.family}${scale}`;
     this.scale = scale;
-    this.numClasses = numClasses;
     this.model = new nn.ModuleList(layers.map((l) => l.module));
     this.from = layers.map((l) => l.from);
     this.save = save;
     this.featureChannels = (this.from[this.from.length - 1] as number[]).map((f) => layers[f].outChannels);
     this.detect.biasInit();
+  }
+
+  /** Object classes (Ultralytics' nc), read from Detect so a replaced class branch shows. */
+  get numClasses(): number {
+    return this.detect.nc;
   }
 
   get detect(): Detect {
