@@ -42,6 +42,8 @@ const YOLO_LAYER_CLASSES = new Set(['Conv', 'DWConv', 'Concat', 'Bottleneck', 'C
 const ULTRALYTICS_CLASSES = new Set([
   'ultralytics.nn.tasks.DetectionModel',
   'ultralytics.utils.IterableSimpleNamespace',
+  // Ultralytics 8.0 kept its utilities under ultralytics.yolo.
+  'ultralytics.yolo.utils.IterableSimpleNamespace',
   'ultralytics.utils.loss.v8DetectionLoss',
   'ultralytics.utils.loss.BboxLoss',
   'ultralytics.utils.loss.DFLoss',
@@ -283,16 +285,18 @@ export function readYoloWeights(path: string, options: ReadCheckpointOptions = {
  */
 export function loadYoloCheckpoint(path: string, options: ReadCheckpointOptions = {}): YOLO {
   const weights = readYoloWeights(path, options);
-  const model = buildYolo(weights.modelName, { numClasses: weights.numClasses, names: weights.names });
   try {
-    model.loadStateDict(weights.stateDict);
-  } catch (error) {
-    for (const t of [...model.parameters(), ...model.buffers()]) t.dispose();
-    // The module tree differs from the stock architecture; name the paths, not loadStateDict's strict option.
-    const problems = (error as Error).message.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
-    throw new Error(`${path}: the weights do not fit ${weights.modelName} with ${weights.numClasses} classes: ${problems.join('; ')}`);
+    const model = buildYolo(weights.modelName, { numClasses: weights.numClasses, names: weights.names });
+    try {
+      model.loadStateDict(weights.stateDict);
+    } catch (error) {
+      for (const t of [...model.parameters(), ...model.buffers()]) t.dispose();
+      // The module tree differs from the stock architecture; name the paths, not loadStateDict's strict option.
+      const problems = (error as Error).message.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
+      throw new Error(`${path}: the weights do not fit ${weights.modelName} with ${weights.numClasses} classes: ${problems.join('; ')}`);
+    }
+    return model.eval();
   } finally {
     for (const t of weights.stateDict.values()) t.dispose();
   }
-  return model.eval();
 }
