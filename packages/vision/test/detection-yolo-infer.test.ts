@@ -237,7 +237,7 @@ test('bad input: option, image and weights errors name the problem', () => {
   assert.throws(() => createDetector('yolo11n', { imgsz: 100 }), /imgsz should be a positive multiple of 32/);
   const file = join(dir.path, 'yolo11n.pt');
   writeFileSync(file, 'not read');
-  assert.throws(() => createDetector('yolo11n', { pretrained: file }), /reading Ultralytics \.pt files arrives with the checkpoint reader/);
+  assert.throws(() => createDetector('yolo11n', { pretrained: file }), /yolo11n\.pt: is not a PyTorch checkpoint \(no zip signature; truncated or another format\)/);
   const model = createDetector('yolov8n', { numClasses: 3, imgsz: 64 }).eval();
   const gray = torch.rand([1, 16, 16]);
   const bytes = torch.zeros([3, 16, 16], { dtype: 'uint8' });

@@ -480,6 +480,8 @@ export function describe(value: unknown): string {
   if (value instanceof Map) return 'a dict';
   if (value instanceof Set) return 'a set';
   if (value instanceof Uint8Array) return 'bytes';
+  // A PickledObject (pickled-object.ts) is described by its Python class.
+  if (typeof value === 'object' && typeof (value as { className?: unknown }).className === 'string') return (value as { className: string }).className;
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
   return `${typeof value} ${String(value).slice(0, 40)}`;
 }

@@ -1,6 +1,7 @@
 import { elementSize } from '../dtype.js';
 import { swapByteOrder } from './bytes.js';
 import { describe, unpickle } from './pickle.js';
+import { objectGlobals, PickledObject, type PickleClass } from './pickled-object.js';
 import { isRawTensor, type RawTensor } from './raw.js';
 import { allowedGlobals, findGlobal, StorageType, TorchStorage } from './torch-globals.js';
 import { ZipArchive } from './zip.js';
@@ -10,13 +11,21 @@ export { TorchDType, TorchStorage } from './torch-globals.js';
 // Reads what torch.save writes since PyTorch 1.6: a zip of `<top>/data.pkl` (the pickled object, tensors
 // referring to storages by persistent id), `<top>/data/<key>` (raw storage bytes) and `<top>/byteorder`.
 
+export interface TorchCheckpointOptions {
+  /**
+   * Classes whose instances may appear (whole pickled modules): returns the stand-in for `module.name`, or
+   * undefined to refuse it. Their instances become PickledObject records; nothing of theirs runs.
+   */
+  findClass?(module: string, name: string): PickleClass | undefined;
+}
+
 /**
  * Unpickles a torch.save (zip format) checkpoint without running any of its code. dicts become Maps (order
  * kept), lists and tuples arrays, tensors and parameters RawTensors (contiguous; data may be views into `bytes`,
- * shared between tensors that shared a storage), ints numbers (bigint beyond 2^53), None null, bytes Uint8Array.
- * Every error message starts with `source`.
+ * shared between tensors that shared a storage), ints numbers (bigint beyond 2^53), None null, bytes Uint8Array,
+ * instances of the classes `options.findClass` allows PickledObjects. Every error message starts with `source`.
  */
-export function readTorchCheckpoint(bytes: Uint8Array, source: string): unknown {
+export function readTorchCheckpoint(bytes: Uint8Array, source: string, options: TorchCheckpointOptions = {}): unknown {
   function fail(reason: string): never {
     throw new Error(`${source}: ${reason}`);
   }
@@ -41,6 +50,8 @@ export function readTorchCheckpoint(bytes: Uint8Array, source: string): unknown 
   }
 
   const globals = allowedGlobals(source);
+  const { findClass } = options;
+  if (findClass) for (const [name, value] of objectGlobals(source)) globals.set(name, value);
   const storages = new Map<string, TorchStorage>();
   const loadStorage = (pid: unknown): TorchStorage => {
     if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length !== 5) fail(`unsupported persistent id ${describe(pid)} in ${prefix}data.pkl`);
@@ -69,9 +80,10 @@ export function readTorchCheckpoint(bytes: Uint8Array, source: string): unknown 
   return unpickle(zip.read(pickles[0]), {
     source,
     part: pickles[0],
-    findGlobal: (module, name) => findGlobal(module, name, source, globals),
+    findGlobal: (module, name) => findClass?.(module, name) ?? findGlobal(module, name, source, globals),
     persistentLoad: loadStorage,
     build(target, state) {
+      if (target instanceof PickledObject) return target.setState(state, source);
       // OrderedDict state is its attributes (a state dict's `_metadata` of module versions), which we do not need.
       if (target instanceof Map) return;
       throw new Error(`${source}: cannot restore the state of ${describe(target)} (state ${describe(state)})`);

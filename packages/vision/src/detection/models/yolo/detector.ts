@@ -8,6 +8,7 @@ import { checkTargets } from '../one-stage.js';
 import { COCO_CATEGORIES, registerDetector, type Detection, type DetectionTarget, type Detector, type DetectorOptions, type DetectorWeightsSpec } from '../registry.js';
 import type { Detect } from './blocks.js';
 import { decodeDetect, nonMaxSuppression, splitDetections } from './postprocess.js';
+import { readYoloStateDict } from './checkpoint.js';
 import { buildYolo, YOLO_NAMES, type YOLO, type YoloName } from './yolo.js';
 
 /** One image's targets as the YOLO loss takes them: boxes [N, 4] xyxy in input pixels, classes [N] int64, 0-based. */
@@ -295,11 +296,6 @@ const PARAM_COUNT: Record<YoloName, number> = {
   yolo11x: 56_966_176,
 };
 
-// TODO(merge, issue 10 item 2): the checkpoint reader (Ultralytics' pickled DetectionModel -> state dict) goes here.
-function readUltralyticsWeights(path: string): Map<string, Tensor> {
-  throw new Error(`${path}: reading Ultralytics .pt files arrives with the checkpoint reader (issue 10 item 2)`);
-}
-
 for (const name of YOLO_NAMES) {
   registerDetector({
     name,
@@ -315,6 +311,6 @@ for (const name of YOLO_NAMES) {
       },
     ],
     paramCount: PARAM_COUNT[name],
-    readWeights: readUltralyticsWeights,
+    readWeights: readYoloStateDict,
   });
 }

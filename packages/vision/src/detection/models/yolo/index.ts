@@ -4,3 +4,4 @@ export { Conv, DWConv, Bottleneck, C2f, C3, C3k, C3k2, SPPF, Attention, PSABlock
 export { YOLO, YOLOV8, YOLO11, YOLO_NAMES, buildYolo, catLevels, makeDivisible, type YoloDefinition, type YoloName, type YoloOptions, type YoloScale, type LayerSpec, type ScaleSpec } from './yolo.js';
 export { makeAnchors, dist2bbox, xywh2xyxy, decodeDetect, nonMaxSuppression, splitDetections, type NmsOptions } from './postprocess.js';
 export { YoloDetector, YOLO_VAL_SETTINGS, COCO80_NAMES, type YoloDetectorOptions, type YoloPrediction, type YoloLoss, type YoloLossFactory, type YoloLossGains, type YoloLossTarget } from './detector.js';
+export { readUltralyticsCheckpoint, readYoloSafetensors, readYoloWeights, loadYoloCheckpoint, saveYoloSafetensors, type UltralyticsCheckpoint, type YoloWeights, type ReadCheckpointOptions } from './checkpoint.js';

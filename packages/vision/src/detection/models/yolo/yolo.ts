@@ -192,6 +192,8 @@ function parseModel(def: YoloDefinition, scale: YoloScale, nc: number): { layers
 export interface YoloOptions {
   /** Object classes, no background (Ultralytics' nc; default 80, COCO's). */
   numClasses?: number;
+  /** Class names by id (Ultralytics' model.names); default '0', '1', .... */
+  names?: string[];
 }
 
 /** The Ultralytics model names built here. */
@@ -206,6 +208,8 @@ export class YOLO extends nn.Module {
   model: nn.ModuleList;
   readonly name: string;
   readonly scale: YoloScale;
+  /** Class names by id, as Ultralytics' `model.names`. */
+  names: string[];
   readonly stride = [8, 16, 32];
   /** Per layer, where its input comes from (-1: the previous layer), as Ultralytics' `m.f`. */
   readonly from: (number | number[])[];
@@ -217,10 +221,13 @@ export class YOLO extends nn.Module {
     super();
     const { numClasses = 80 } = options;
     if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`YOLO: numClasses should be a positive integer (no background class), got ${numClasses}`);
+    const names = options.names ?? Array.from({ length: numClasses }, (_, i) => String(i));
+    if (names.length !== numClasses) throw new RangeError(`YOLO: ${names.length} names for ${numClasses} classes; pass one name per class`);
     if (!(scale in def.scales)) throw new RangeError(`YOLO: unknown scale '${scale}' for ${def.family}; it has ${Object.keys(def.scales).join(', ')}`);
     const { layers, save } = parseModel(def, scale, numClasses);
     this.name = `${def.family}${scale}`;
     this.scale = scale;
+    this.names = [...names];
     this.model = new nn.ModuleList(layers.map((l) => l.module));
     this.from = layers.map((l) => l.from);
     this.save = save;
