@@ -28,7 +28,7 @@ const columnMean = (rows: number[][]): number[] => rows[0].map((_, k) => rows.re
 export function prCurveChart(m: YoloMetrics, names: readonly string[], title = 'Precision-Recall Curve'): string {
   const series = m.classes.length ? classSeries(m, names, m.prCurve, m.x, (ci) => `${names[m.classes[ci]] ?? m.classes[ci]} ${m.ap[ci][0].toFixed(3)}`) : [];
   if (m.classes.length) series.push({ name: `all classes ${m.map50.toFixed(3)} mAP@0.5`, points: columnMean(m.prCurve).map((y, k) => [m.x[k], y]), strokeWidth: 3, color: MEAN_COLOR });
-  return lineChart(title, 'Recall', series, { yLabel: 'Precision', yRange: [0, 1], xRange: [0, 1], integerX: false, legend: 'right', width: 900, height: 600 });
+  return withNote(lineChart(title, 'Recall', series, { yLabel: 'Precision', yRange: [0, 1], xRange: [0, 1], integerX: false, legend: 'right', width: 900, height: 600 }), m);
 }
 
 /** F1_curve.png, P_curve.png, R_curve.png: a metric against confidence per class, and the smoothed mean with its best point. */
@@ -40,7 +40,13 @@ export function confidenceCurveChart(m: YoloMetrics, names: readonly string[], m
     const best = mean.indexOf(Math.max(...mean));
     series.push({ name: `all classes ${mean[best].toFixed(2)} at ${m.x[best].toFixed(3)}`, points: mean.map((y, k) => [m.x[k], y]), strokeWidth: 3, color: MEAN_COLOR });
   }
-  return lineChart(title, 'Confidence', series, { yLabel: metric, yRange: [0, 1], xRange: [0, 1], integerX: false, legend: 'right', width: 900, height: 600 });
+  return withNote(lineChart(title, 'Confidence', series, { yLabel: metric, yRange: [0, 1], xRange: [0, 1], integerX: false, legend: 'right', width: 900, height: 600 }), m);
+}
+
+/** An empty chart says why: Ultralytics computes no curves when no prediction is right at any IoU threshold. */
+function withNote(svg: string, m: YoloMetrics): string {
+  if (m.classes.length) return svg;
+  return svg.replace('</svg>', '<text x="50%" y="50%" text-anchor="middle" font-size="14" fill="#555">no prediction matches a label at IoU 0.5 or more: no curves</text>\n</svg>');
 }
 
 /**

@@ -383,6 +383,8 @@ export function confusionMatrixChart(matrix: number[][], classNames: string[], t
     `<text x="${left + (n * cell) / 2}" y="40" text-anchor="middle">${escapeXml(options.columnLabel ?? 'predicted')}</text>`,
     `<text x="14" y="${top + (n * cell) / 2}" text-anchor="middle" transform="rotate(-90 14 ${top + (n * cell) / 2})">${escapeXml(options.rowLabel ?? 'true')}</text>`,
   ];
+  // A frame, so empty (white) cells still read as a grid.
+  parts.push(`<rect x="${left}" y="${top}" width="${n * cell}" height="${n * cell}" fill="#fbfbff" stroke="#bbb"/>`);
   for (let i = 0; i < n; i++) {
     const name = escapeXml(classNames[i] ?? String(i));
     parts.push(`<text x="${left - 6}" y="${top + i * cell + cell / 2 + 4}" text-anchor="end">${name}</text>`);
@@ -390,7 +392,7 @@ export function confusionMatrixChart(matrix: number[][], classNames: string[], t
     for (let j = 0; j < n; j++) {
       const v = matrix[i][j];
       const shade = Math.round(255 - (v / max) * 200);
-      parts.push(`<rect x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="white"/>`);
+      parts.push(`<rect x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="#e4e4ee"/>`);
       if (annotate && !(options.blankBelow !== undefined && v < options.blankBelow)) {
         parts.push(`<text x="${left + j * cell + cell / 2}" y="${top + i * cell + cell / 2 + 4}" text-anchor="middle" fill="${v / max > 0.6 ? 'white' : 'black'}">${v.toFixed(decimals)}</text>`);
       }
