@@ -40,6 +40,13 @@ test('a detection run fills its folder; iris eval gives the run\'s own COCO numb
   for (const file of ['config.json', 'run.json', 'metrics.json', 'metrics.jsonl', 'last.ckpt', 'best.safetensors', 'loss.png', 'map.png', 'pr_curves.png', 'predictions.png', 'ground_truth.png']) {
     assert.ok(existsSync(join(out, file)), `run folder lacks ${file}`);
   }
+  // Ultralytics' run folder, for a torchvision detector too.
+  for (const file of ['results.csv', 'results.png', 'PR_curve.png', 'F1_curve.png', 'P_curve.png', 'R_curve.png', 'confusion_matrix.png', 'confusion_matrix_normalized.png', 'labels.png', 'train_batch0.png']) {
+    assert.ok(existsSync(join(out, file)), `run folder lacks ${file}`);
+  }
+  const csvLines = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
+  assert.deepEqual(csvLines[0].split(','), ['epoch', 'train/bbox_regression_loss', 'train/classification_loss', 'metrics/precision(B)', 'metrics/recall(B)', 'metrics/mAP50(B)', 'metrics/mAP50-95(B)', 'lr/pg0']);
+  assert.equal(csvLines.length, 2);
   const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
   assert.equal(metrics.task, 'detect');
   assert.equal(metrics.test_split, 'val');

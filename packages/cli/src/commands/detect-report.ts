@@ -1,11 +1,13 @@
 // The pictures a detection run folder gets: loss terms and mAP per epoch, precision-recall curves
 // per class (COCO's interpolated precision at IoU 0.5), and the final split's images with the
-// selected weights' boxes beside the ground truth.
+// selected weights' boxes beside the ground truth; then Ultralytics' run folder: results.csv and
+// results.png, its PR / F1 / P / R curves and confusion matrices, labels.png and train_batch0.png.
 import { lineChart, svgToPng, type Series } from '@iris/vision/report';
+import { prCurveChart, confidenceCurveChart, detectionConfusionChart, labelsChart, resultsTable, formatResultsCsv, resultsChart, type LabelStatsItem } from '@iris/vision/report';
 import { detectionGrid, type DetectionGridItem } from '@iris/vision/detection';
 import type { DetectionReport } from '@iris/vision/train';
 import type { Tensor } from '@iris/torch';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface DetectionSample {
@@ -17,7 +19,19 @@ export interface DetectionSample {
   truth: { boxes: number[][]; labels: string[] };
 }
 
-export async function writeDetectionReport(out: string, run: { classes: string[]; report: DetectionReport; samples: DetectionSample[]; testName: string }): Promise<void> {
+export interface DetectionReportRun {
+  /** Class names by label, 0 the background. */
+  classes: string[];
+  report: DetectionReport;
+  samples: DetectionSample[];
+  testName: string;
+  /** The training split's labels (class index = label - 1), for labels.png. */
+  labels?: LabelStatsItem[];
+  /** The first training batch as the model saw it, with its boxes, for train_batch0.png; writeDetectionReport disposes the images. */
+  trainBatch?: DetectionGridItem[];
+}
+
+export async function writeDetectionReport(out: string, run: DetectionReportRun): Promise<void> {
   const rows = existsSync(join(out, 'metrics.jsonl'))
     ? readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number | string>)
     : [];
@@ -56,4 +70,28 @@ export async function writeDetectionReport(out: string, run: { classes: string[]
     await detectionGrid(truth, join(out, 'ground_truth.png'));
   }
   for (const s of run.samples) s.image.dispose();
+  await writeUltralyticsFiles(out, run, rows);
+}
+
+/** Ultralytics' files, for any detector: the numbers are its metrics of the final split's detections. */
+async function writeUltralyticsFiles(out: string, run: DetectionReportRun, rows: Record<string, number | string>[]): Promise<void> {
+  const table = resultsTable(rows);
+  if (table.rows.length) {
+    writeFileSync(join(out, 'results.csv'), formatResultsCsv(table));
+    await svgToPng(resultsChart(table), join(out, 'results.png'));
+  }
+  const names = run.classes.slice(1);
+  const { yolo, confusion } = run.report;
+  const split = `(${run.testName} split, selected weights)`;
+  await svgToPng(prCurveChart(yolo, names, `Precision-Recall Curve ${split}`), join(out, 'PR_curve.png'));
+  for (const [metric, file] of [['F1', 'F1_curve.png'], ['Precision', 'P_curve.png'], ['Recall', 'R_curve.png']] as const) {
+    await svgToPng(confidenceCurveChart(yolo, names, metric, `${metric}-Confidence Curve ${split}`), join(out, file));
+  }
+  await svgToPng(detectionConfusionChart(confusion, names, false, `Confusion Matrix ${split}`), join(out, 'confusion_matrix.png'));
+  await svgToPng(detectionConfusionChart(confusion, names, true, `Confusion Matrix Normalized ${split}`), join(out, 'confusion_matrix_normalized.png'));
+  if (run.labels) await svgToPng(labelsChart(run.labels, names), join(out, 'labels.png'));
+  if (run.trainBatch?.length) {
+    await detectionGrid(run.trainBatch, join(out, 'train_batch0.png'));
+    for (const item of run.trainBatch) if (typeof item.image !== 'string') item.image.dispose();
+  }
 }

@@ -16,6 +16,8 @@ import { UsageError, type Value } from '../options.js';
 import type { ResumePlan } from './run-options.js';
 import { loadSelectedWeights, makeScheduler, optimizerFor, optionalNumber, precisionOptions } from './train.js';
 import { writeDetectionReport } from './detect-report.js';
+import type { DetectionGridItem } from '@iris/vision/detection';
+import type { LabelStatsItem } from '@iris/vision/report';
 
 type Values = Record<string, Value>;
 
@@ -186,13 +188,38 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
     dataset: spec,
   };
   writeFileSync(join(out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-  await writeDetectionReport(out, { classes: full.classes, report, samples: shown, testName });
+  const trainBatch = await firstTrainingBatch(train, { batchSize, seed, augmentation });
+  await writeDetectionReport(out, { classes: full.classes, report, samples: shown, testName, labels: trainLabels(train), trainBatch });
   console.log(`${testName} mAP ${fmt(report.map)} (mAP@0.5 ${fmt(report.map50)}, mAP@0.75 ${fmt(report.map75)}) on ${report.samples} images with the weights of epoch ${result.best?.epoch ?? '-'} (best validation mAP ${fmt(result.best?.score ?? 0)}) in ${seconds.toFixed(1)} s; run folder ${out}`);
   return 0;
 }
 
 const fmt = (v: number) => (v < 0 ? 'n/a' : v.toFixed(4));
 const chunk = (flat: number[]) => Array.from({ length: flat.length / 4 }, (_, i) => flat.slice(4 * i, 4 * i + 4));
+
+/** The training split's objects for labels.png (crowd regions are no objects to learn). */
+function trainLabels(dataset: DetectionDataset): LabelStatsItem[] {
+  return dataset.images.map((record) => {
+    const objects = record.objects.filter((o) => !o.iscrowd);
+    return { boxes: objects.map((o) => [...o.box]), labels: objects.map((o) => dataset.labelOf(o.categoryId) - 1), width: record.width, height: record.height };
+  });
+}
+
+/** The first training batch (up to 16 images) as the model gets it: the same order and augmentation, from a loader of its own. */
+async function firstTrainingBatch(dataset: DetectionDataset, options: { batchSize: number; seed: number; augmentation: DetectionAugmentation }): Promise<DetectionGridItem[]> {
+  const loader = new DataLoader<DetectionBatch>(dataset, { batchSize: options.batchSize, shuffle: true, dropLast: true, seed: options.seed, collate: collateDetection, transform: DetectionPresetTrain({ dataAugmentation: options.augmentation }) });
+  for await (const batch of loader) {
+    const items = batch.images.slice(0, 16).map((image, i) => ({
+      image: image.dtype === 'uint8' ? image.clone() : torch.tidy(() => image.mul(255).round().clamp(0, 255).to('uint8')),
+      boxes: chunk(batch.targets[i].boxes.toFlatArray()),
+      labels: batch.targets[i].labels.toFlatArray().map((l) => dataset.classes[l]),
+    }));
+    for (const image of batch.images) image.dispose();
+    for (const t of batch.targets) for (const v of Object.values(t)) if (typeof v === 'object' && v !== null && 'dispose' in v) (v as torch.Tensor).dispose();
+    return items;
+  }
+  return [];
+}
 
 /** torchvision's detection reference: every trainable parameter in one group (SGD momentum 0.9, or AdamW). */
 function makeDetectionOptimizer(model: Detector, flags: Values) {

@@ -21,6 +21,10 @@ export interface Series {
   opacity?: number;
   /** A dashed line. */
   dashed?: boolean;
+  /** The line colour (default: the palette by position). */
+  color?: string;
+  /** Leave the series out of the legend (many faint per-class curves under one bold mean). */
+  hideInLegend?: boolean;
 }
 
 export interface LineChartOptions {
@@ -36,6 +40,14 @@ export interface LineChartOptions {
   nonNegative?: boolean;
   /** Integer x ticks only (x counts epochs). Default: when xLabel is "epoch(s)" or every x is an integer. */
   integerX?: boolean;
+  /** The x axis limits, when they are known (a confidence or recall axis: [0, 1]). */
+  xRange?: [number, number];
+  /** The y axis limits, whatever the data (a precision axis: [0, 1]). */
+  yRange?: [number, number];
+  /** Where the legend goes: "auto" (a free corner of the plot, else a strip above it) or "right" (outside, right of the plot). */
+  legend?: 'auto' | 'right';
+  /** Title font size in px (default 15); small panels in a grid want less. */
+  titleSize?: number;
 }
 
 export interface Ticks {
@@ -147,16 +159,19 @@ export function lineChart(title: string, xLabel: string, series: Series[], optio
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]);
   const integerX = options.integerX ?? (/^epochs?$/i.test(xLabel.trim()) || (xs.length > 0 && xs.every(Number.isInteger)));
-  const xTicks = niceTicks(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1, { integer: integerX, target: 7 });
+  const xTicks = options.xRange
+    ? niceTicks(options.xRange[0], options.xRange[1], { integer: integerX, target: 7 })
+    : niceTicks(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1, { integer: integerX, target: 7 });
   // Non-negative data never get a negative axis, even a flat line at 0 (asked for or not).
   const yMinBound = options.yMin ?? (options.nonNegative || (ys.length > 0 && ys.every((y) => y >= 0)) ? 0 : undefined);
-  const yTicks = yAxisTicks(ys, yMinBound, options.yMax);
+  const yTicks = options.yRange ? niceTicks(options.yRange[0], options.yRange[1]) : yAxisTicks(ys, yMinBound, options.yMax);
 
   const yLabels = yTicks.values.map((v) => formatTick(v, yTicks.step));
   const xLabels = xTicks.values.map((v) => formatTick(v, xTicks.step));
   const legendRowHeight = 18;
-  const legendWidth = series.length ? 12 + 6 + Math.max(...series.map((s) => textWidth(s.name, 12))) + 12 : 0;
-  const legendHeight = series.length * legendRowHeight + 8;
+  const listed = series.filter((s) => !s.hideInLegend);
+  const legendWidth = listed.length ? 12 + 6 + Math.max(...listed.map((s) => textWidth(s.name, 12))) + 12 : 0;
+  const legendHeight = listed.length * legendRowHeight + 8;
   const margin = {
     left: Math.ceil(12 + Math.max(...yLabels.map((l) => textWidth(l, 12))) + 6 + (options.yLabel ? 22 : 0)),
     right: Math.ceil(Math.max(20, textWidth(xLabels[xLabels.length - 1], 12) / 2 + 8)),
@@ -170,7 +185,10 @@ export function lineChart(title: string, xLabel: string, series: Series[], optio
   // The legend goes in the plot corner its box covers the least of the curves in; if every corner
   // is taken, in a strip of its own between the title and the plot.
   let legend: Box | null = null;
-  if (series.length) {
+  if (listed.length && options.legend === 'right') {
+    margin.right = Math.max(margin.right, Math.ceil(legendWidth + 24));
+    legend = { x: width - legendWidth - 8, y: margin.top, w: legendWidth, h: legendHeight };
+  } else if (listed.length) {
     const area = plot();
     const inset = 8;
     const corners: Box[] = [
@@ -193,7 +211,7 @@ export function lineChart(title: string, xLabel: string, series: Series[], optio
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="${options.titleSize ?? 15}">${escapeXml(title)}</text>`,
     `<text class="x-label" x="${area.x + area.w / 2}" y="${height - 12}" text-anchor="middle">${escapeXml(xLabel)}</text>`,
   ];
   if (options.yLabel) {
@@ -213,8 +231,9 @@ export function lineChart(title: string, xLabel: string, series: Series[], optio
   });
   parts.push(`<rect x="${area.x}" y="${area.y}" width="${area.w}" height="${area.h}" fill="none" stroke="#444"/>`);
   const legendParts: string[] = [];
+  let row = 0;
   series.forEach((s, i) => {
-    const color = PALETTE[i % PALETTE.length];
+    const color = s.color ?? PALETTE[i % PALETTE.length];
     const style = `fill="none" stroke="${color}" stroke-width="${s.strokeWidth ?? 2}"${s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : ''}${s.dashed ? ' stroke-dasharray="6 4"' : ''} stroke-linejoin="round"`;
     // A non-finite value (a diverged loss) breaks the line rather than being bridged.
     let pen = 'M';
@@ -233,8 +252,8 @@ export function lineChart(title: string, xLabel: string, series: Series[], optio
       const [x, y] = s.points.filter(finite)[0];
       parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"/>`);
     }
-    if (legend) {
-      const ly = legend.y + 4 + i * legendRowHeight;
+    if (legend && !s.hideInLegend) {
+      const ly = legend.y + 4 + row++ * legendRowHeight;
       // The swatch is drawn bolder than a faint curve, so its colour can be read.
       const swatch = `stroke="${color}" stroke-width="3" stroke-opacity="${Math.max(0.8, s.opacity ?? 1)}"${s.dashed ? ' stroke-dasharray="4 2"' : ''}`;
       legendParts.push(`<line x1="${legend.x + 6}" x2="${legend.x + 18}" y1="${ly + 7}" y2="${ly + 7}" ${swatch}/>`);
@@ -334,9 +353,23 @@ export function trainingCurveCharts(rows: MetricsRow[], labels: TrainingCurveLab
   return { loss, accuracy };
 }
 
-/** A confusion matrix heatmap, rows = truth, columns = prediction, counts in the cells. */
-export function confusionMatrixChart(matrix: number[][], classNames: string[], title = 'Confusion matrix'): string {
+export interface ConfusionChartOptions {
+  /** What the rows and the columns are (default "true" and "predicted"; Ultralytics' detection matrix has them the other way). */
+  rowLabel?: string;
+  columnLabel?: string;
+  /** Decimals of the cell values (default 0: counts; 2 for a normalised matrix). */
+  decimals?: number;
+  /** Cells below this are left blank (Ultralytics: 0.005, which would print as 0.00). Default: none. */
+  blankBelow?: number;
+  /** Write the values in the cells (default true). */
+  annotate?: boolean;
+}
+
+/** A confusion matrix heatmap, rows = truth, columns = prediction (unless the options say otherwise), values in the cells. */
+export function confusionMatrixChart(matrix: number[][], classNames: string[], title = 'Confusion matrix', options: ConfusionChartOptions = {}): string {
   const n = matrix.length;
+  const decimals = options.decimals ?? 0;
+  const annotate = options.annotate ?? true;
   const cell = Math.max(28, Math.min(60, Math.floor(600 / n)));
   const left = 130;
   const top = 130;
@@ -347,9 +380,11 @@ export function confusionMatrixChart(matrix: number[][], classNames: string[], t
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
-    `<text x="${left + (n * cell) / 2}" y="40" text-anchor="middle">predicted</text>`,
-    `<text x="14" y="${top + (n * cell) / 2}" text-anchor="middle" transform="rotate(-90 14 ${top + (n * cell) / 2})">true</text>`,
+    `<text x="${left + (n * cell) / 2}" y="40" text-anchor="middle">${escapeXml(options.columnLabel ?? 'predicted')}</text>`,
+    `<text x="14" y="${top + (n * cell) / 2}" text-anchor="middle" transform="rotate(-90 14 ${top + (n * cell) / 2})">${escapeXml(options.rowLabel ?? 'true')}</text>`,
   ];
+  // A frame, so empty (white) cells still read as a grid.
+  parts.push(`<rect x="${left}" y="${top}" width="${n * cell}" height="${n * cell}" fill="#fbfbff" stroke="#bbb"/>`);
   for (let i = 0; i < n; i++) {
     const name = escapeXml(classNames[i] ?? String(i));
     parts.push(`<text x="${left - 6}" y="${top + i * cell + cell / 2 + 4}" text-anchor="end">${name}</text>`);
@@ -357,8 +392,10 @@ export function confusionMatrixChart(matrix: number[][], classNames: string[], t
     for (let j = 0; j < n; j++) {
       const v = matrix[i][j];
       const shade = Math.round(255 - (v / max) * 200);
-      parts.push(`<rect x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="white"/>`);
-      parts.push(`<text x="${left + j * cell + cell / 2}" y="${top + i * cell + cell / 2 + 4}" text-anchor="middle" fill="${v / max > 0.6 ? 'white' : 'black'}">${v}</text>`);
+      parts.push(`<rect x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="#e4e4ee"/>`);
+      if (annotate && !(options.blankBelow !== undefined && v < options.blankBelow)) {
+        parts.push(`<text x="${left + j * cell + cell / 2}" y="${top + i * cell + cell / 2 + 4}" text-anchor="middle" fill="${v / max > 0.6 ? 'white' : 'black'}">${v.toFixed(decimals)}</text>`);
+      }
     }
   }
   parts.push('</svg>');

@@ -5,3 +5,5 @@ export type { CocoGroundTruth, CocoImage, CocoCategory, CocoAnnotation, CocoDete
 export { convertToCoco, type ConvertToCocoOptions } from './convert.js';
 export { vocEvaluate, type VocEvaluateOptions, type VocResult, type VocClassResult } from './voc-map.js';
 export type { EvalTarget, EvalPrediction, BoxesLike, NumbersLike } from './arrays.js';
+export { yoloMetrics, apPerClass, matchDetections, matchPredictions, computeAp, boxIouFloat32, YOLO_IOU_THRESHOLDS, type YoloMetrics, type YoloMetricsOptions, type MatchedPredictions } from './yolo-metrics.js';
+export { DetectionConfusionMatrix, type DetectionConfusionOptions } from './detection-confusion.js';

@@ -7,6 +7,8 @@ import type { DetectionBatch, DetectionSampleTarget } from '../../detection/data
 import { cocoEvaluate, type CocoEvalResult } from '../../detection/evaluate/coco-eval.js';
 import { convertToCoco } from '../../detection/evaluate/convert.js';
 import type { EvalPrediction, EvalTarget } from '../../detection/evaluate/arrays.js';
+import { yoloMetrics, type YoloMetrics } from '../../detection/evaluate/yolo-metrics.js';
+import { DetectionConfusionMatrix } from '../../detection/evaluate/detection-confusion.js';
 import type { Detection, DetectionTarget, Detector } from '../../detection/models/registry.js';
 import type { TaskContext, TrainingTask, TrainLoss } from './task.js';
 
@@ -24,6 +26,10 @@ export interface DetectionReport {
   map75: number;
   /** The whole COCOeval result: the 12 stats, per-class AP, precision/recall arrays. */
   coco: CocoEvalResult;
+  /** Ultralytics' metrics of the same detections (P, R, mAP50, mAP50-95, curves); class index = label - 1. */
+  yolo: YoloMetrics;
+  /** Ultralytics' detection confusion matrix [K + 1][K + 1] (rows predicted, columns true, background last). */
+  confusion: number[][];
 }
 
 /** Sees each evaluated batch: its images (as the model got them), targets and detections. */
@@ -81,7 +87,12 @@ export class DetectionTask implements TrainingTask<DetectionBatch, DetectionRepo
     const categories = this.options.classes.slice(1).map((name, i) => ({ id: i + 1, name }));
     const { groundTruth, detections } = convertToCoco(targets, predictions, { categories });
     const coco = cocoEvaluate(groundTruth, detections);
-    return { samples: targets.length, map: coco.stats[0], map50: coco.stats[1], map75: coco.stats[2], coco };
+    // Ultralytics has no crowd regions: its metrics see the other objects.
+    const objects = targets.map(withoutCrowd);
+    const numClasses = Math.max(1, this.options.classes.length - 1);
+    const yolo = yoloMetrics(predictions, objects, { numClasses, labelOffset: 1 });
+    const confusion = new DetectionConfusionMatrix(numClasses, { labelOffset: 1 }).process(predictions, objects).matrix;
+    return { samples: targets.length, map: coco.stats[0], map50: coco.stats[1], map75: coco.stats[2], coco, yolo, confusion };
   }
 
   score(report: DetectionReport): number {
@@ -90,7 +101,8 @@ export class DetectionTask implements TrainingTask<DetectionBatch, DetectionRepo
 
   logFields(report: DetectionReport): Record<string, number | undefined> {
     const [map, map50, map75, mapSmall, mapMedium, mapLarge, ar1, ar10, ar100] = report.coco.stats;
-    return { map, map50, map75, map_small: mapSmall, map_medium: mapMedium, map_large: mapLarge, ar1, ar10, ar100 };
+    const { precision, recall, map50: map50Yolo, map: mapYolo } = report.yolo;
+    return { map, map50, map75, map_small: mapSmall, map_medium: mapMedium, map_large: mapLarge, ar1, ar10, ar100, precision, recall, map50_yolo: map50Yolo, map_yolo: mapYolo };
   }
 
   batchSize(batch: DetectionBatch): number {
@@ -101,6 +113,16 @@ export class DetectionTask implements TrainingTask<DetectionBatch, DetectionRepo
     for (const image of batch.images) image.dispose();
     for (const t of batch.targets) for (const v of Object.values(t)) if (typeof v === 'object' && v !== null && 'dispose' in v) (v as Tensor).dispose();
   }
+}
+
+/** The target without its crowd objects. */
+function withoutCrowd(t: EvalTarget): EvalTarget {
+  const crowd = Array.from(t.iscrowd as ArrayLike<number>);
+  if (!crowd.some(Boolean)) return t;
+  const boxes = t.boxes as Float32Array;
+  const labels = Array.from(t.labels as ArrayLike<number>);
+  const keep = crowd.flatMap((c, i) => (c ? [] : [i]));
+  return { boxes: keep.flatMap((i) => Array.from(boxes.subarray(4 * i, 4 * i + 4))), labels: keep.map((i) => labels[i]) };
 }
 
 /** A float tensor's values as a Float32Array, so COCO's box arithmetic stays float32 as torchvision's is. */
