@@ -17,6 +17,8 @@ export interface DetectionRunInfo {
   task: 'detect';
   model: string;
   buildOptions: DetectorOptions;
+  /** Options evaluation applies over buildOptions (a YOLO's validator settings); absent in older runs. */
+  evalOptions?: Partial<DetectorOptions>;
   classes: string[];
   dataset: string;
   split: { valSplit: number; seed: number; limit: number | null; final: string };
@@ -40,9 +42,14 @@ export function openDetectionRun(runDir: string, weights?: string, overrides: Pa
   return { run, model };
 }
 
+function runEvalOptions(runDir: string): Partial<DetectorOptions> {
+  return (JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as DetectionRunInfo).evalOptions ?? {};
+}
+
 /** COCO evaluation of the run's selected weights on a split of its dataset (or another with the same classes). */
 export async function evalDetectionRun(runDir: string, options: { weights?: string; dataset?: string; split?: string; batchSize: number; json: boolean; precision?: Precision }): Promise<number> {
-  const { run, model } = openDetectionRun(runDir, options.weights);
+  // The run's evaluation settings (a YOLO's are Ultralytics' validator's), so eval reproduces the run's numbers.
+  const { run, model } = openDetectionRun(runDir, options.weights, runEvalOptions(runDir));
   const split = options.split === 'test' ? run.split.final : options.split ?? run.split.final;
   const data = await detectionDataset(options.dataset ?? run.dataset, split === 'validation' ? 'train' : split);
   if (data.classes.join('\n') !== run.classes.join('\n')) throw new UsageError(`iris eval: the dataset's classes (${data.classes.slice(1).join(', ')}) are not the run's (${run.classes.slice(1).join(', ')})`);

@@ -16,6 +16,7 @@ import { UsageError, type Value } from '../options.js';
 import type { ResumePlan } from './run-options.js';
 import { loadSelectedWeights, makeScheduler, optimizerFor, optionalNumber, precisionOptions } from './train.js';
 import { writeDetectionReport } from './detect-report.js';
+import { describeYoloOptimizer, yoloRecipe, YOLO_EVAL_OPTIONS } from './train-yolo.js';
 import type { DetectionGridItem } from '@iris/vision/detection';
 import type { LabelStatsItem } from '@iris/vision/report';
 
@@ -30,6 +31,14 @@ export function defaultAugmentation(model: string): DetectionAugmentation {
 /** The detector options a run's flags ask for (recorded in run.json, so eval and predict rebuild the same model). */
 export function detectorOptions(flags: Values, numClasses: number): DetectorOptions {
   const options: DetectorOptions = { numClasses };
+  if (detectorInfo(String(flags.model)).family === 'yolo') {
+    for (const flag of ['minSize', 'maxSize', 'trainableBackboneLayers'] as const) {
+      if (flags[flag] !== undefined) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: a YOLO has no such setting; --imgsz sets its input size`);
+    }
+    options.imgsz = Number(flags.imgsz ?? 640);
+    return options;
+  }
+  if (flags.imgsz !== undefined) throw new UsageError('--imgsz: only YOLO models take it; torchvision detectors resize with --min-size / --max-size');
   if (flags.minSize !== undefined) options.minSize = Number(flags.minSize);
   if (flags.maxSize !== undefined) options.maxSize = Number(flags.maxSize);
   if (flags.trainableBackboneLayers !== undefined) options.trainableBackboneLayers = Number(flags.trainableBackboneLayers);
@@ -76,6 +85,7 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
     await fetchWeights(backbone.model, pretrainedBackbone === true ? backbone.weights : pretrainedBackbone);
   }
   const model = createDetector(modelName, { ...options, pretrained, pretrainedBackbone });
+  const isYolo = detectorInfo(modelName).family === 'yolo';
   const augmentation = (flags.augment as DetectionAugmentation | undefined) ?? defaultAugmentation(modelName);
   const workers = Number(flags.workers ?? 0);
   const transforms = import.meta.resolve('@iris/vision/transforms');
@@ -94,7 +104,7 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
     loaders.push(made as unknown as DataLoader<never>);
     return made;
   };
-  writeFileSync(join(out, 'run.json'), `${JSON.stringify({ task: 'detect', model: modelName, buildOptions: options, classes: full.classes, dataset: spec, augmentation, split: { valSplit: Number(flags.valSplit), seed, limit: optionalNumber(flags.limit) ?? null, final: finalSplit ?? 'validation' } }, null, 2)}\n`);
+  writeFileSync(join(out, 'run.json'), `${JSON.stringify({ task: 'detect', model: modelName, buildOptions: options, evalOptions: isYolo ? YOLO_EVAL_OPTIONS : {}, classes: full.classes, dataset: spec, augmentation, split: { valSplit: Number(flags.valSplit), seed, limit: optionalNumber(flags.limit) ?? null, final: finalSplit ?? 'validation' } }, null, 2)}\n`);
   const trainLoader = loader(train, true);
   const validationLoader = loader(validation, false);
   const accumulate = Number(flags.accumulate);
@@ -102,9 +112,13 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
   const stepsPerEpoch = Math.ceil(trainLoader.length / accumulate);
   const epochs = maxSteps !== undefined && !given.has('epochs') ? Math.ceil(maxSteps / stepsPerEpoch) : Number(flags.epochs);
   const totalSteps = Math.min(maxSteps ?? Infinity, epochs * stepsPerEpoch);
-  const optimizer = makeDetectionOptimizer(model, flags);
-  const scheduler = makeScheduler(optimizer, flags, totalSteps, stepsPerEpoch);
-  const emaShadow = flags.ema !== undefined ? createDetector(modelName, options) : undefined;
+  // A YOLO trains with Ultralytics' recipe (its own warm-up, groups and EMA) and evaluates with its validator's settings.
+  const recipe = isYolo ? yoloRecipe(model, flags, { trainImages: train.length, batchSize, epochs, batchesPerEpoch: trainLoader.length }) : undefined;
+  if (recipe) console.log(describeYoloOptimizer(recipe.settings, String(flags.optimizer ?? 'auto')));
+  const optimizer = recipe?.optimizer ?? makeDetectionOptimizer(model, flags);
+  const scheduler = recipe ? undefined : makeScheduler(optimizer, flags, totalSteps, stepsPerEpoch);
+  const emaShadow = recipe || flags.ema !== undefined ? createDetector(modelName, options) : undefined;
+  for (const m of [model, emaShadow]) if (m && isYolo) Object.assign(m, YOLO_EVAL_OPTIONS);
   const task = new DetectionTask({ classes: full.classes });
   let bar: ProgressBar | undefined;
   const trainer = new Trainer({
@@ -115,9 +129,11 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
     epochs,
     maxSteps,
     outDir: out,
-    clipGradNorm: optionalNumber(flags.clipGrad),
-    accumulate,
-    ema: emaShadow ? { shadow: emaShadow, decay: Number(flags.ema) } : undefined,
+    clipGradNorm: recipe ? recipe.trainer.clipGradNorm : optionalNumber(flags.clipGrad),
+    accumulate: recipe ? recipe.trainer.accumulate : accumulate,
+    accumulateReduction: recipe?.trainer.accumulateReduction,
+    onBatchStart: recipe?.trainer.onBatchStart,
+    ema: emaShadow ? (recipe ? { shadow: emaShadow, decay: recipe.trainer.emaDecay, tau: recipe.trainer.emaTau } : { shadow: emaShadow, decay: Number(flags.ema) }) : undefined,
     device: flags.device ? String(flags.device) : undefined,
     ...precisionOptions(flags),
     earlyStopPatience: optionalNumber(flags.earlyStop),

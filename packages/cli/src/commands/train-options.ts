@@ -13,6 +13,11 @@ export const PRESETS: Record<string, Record<string, Value>> = {
   // torchvision's detection reference (SGD 0.02 for 16 images, scaled to the batch; warm-up), on the
   // lightest two-stage detector, for CPUs.
   detect: { model: 'fasterrcnn_mobilenet_v3_large_320_fpn', epochs: 12, batchSize: 4, optimizer: 'sgd', lr: 0.005, momentum: 0.9, weightDecay: 0.0001, scheduler: 'cosine', warmupEpochs: 1, workers: 2 },
+  // Ultralytics' defaults (cfg/default.yaml) for a YOLO: optimizer auto, lr0 0.01 with a linear decay to
+  // 1%, 3 warm-up epochs, batch 16 accumulated to 64, mosaic off for the last 10 epochs, EMA.
+  yolo: { model: 'yolo11n', epochs: 100, batchSize: 16, optimizer: 'auto', lr: 0.01, momentum: 0.937, weightDecay: 0.0005, scheduler: 'linear', warmupEpochs: 3, imgsz: 640, workers: 2 },
+  // Main job 2: yolo11n on Fashion-MNIST scenes within 15 minutes on a 2-core CPU (see BENCHMARKS.md).
+  'quick-detect': { model: 'yolo11n', epochs: 12, batchSize: 16, optimizer: 'auto', lr: 0.01, momentum: 0.937, weightDecay: 0.0005, scheduler: 'linear', warmupEpochs: 1, imgsz: 256, closeMosaic: 3, precision: 'bf16', channelsLast: true, workers: 1 },
   default: { epochs: 20, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0.0005, scheduler: 'cosine', warmupEpochs: 1, labelSmoothing: 0.1, workers: 2 },
 };
 
@@ -26,17 +31,17 @@ export const trainSpec: CommandSpec = {
   options: {
     task: { type: 'string', choices: ['classify', 'detect'], default: 'classify', description: 'what to train: a classifier, or a detector (then --dataset is coco:DIR|FILE, voc:DIR, yolo:data.yaml or fashion-mnist-scenes[:DIR])' },
     dataset: { type: 'string', placeholder: 'SPEC', description: 'fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR (a subfolder per class) or list:FILE (required)' },
-    preset: { type: 'string', choices: Object.keys(PRESETS), default: 'default', defaultText: 'default, or detect with --task detect', description: 'fills the options not given: quick = the Fashion-MNIST main job, detect = the detection recipe' },
+    preset: { type: 'string', choices: Object.keys(PRESETS), default: 'default', defaultText: 'default; with --task detect: detect, or yolo for a YOLO model', description: "fills the options not given: quick = the Fashion-MNIST main job (with --task detect: main job 2, yolo11n on Fashion-MNIST scenes), detect = torchvision's detection recipe, yolo = Ultralytics' (the default for a YOLO model)" },
     model: { type: 'string', placeholder: 'NAME', default: 'resnet18', description: 'a registered model (iris models list)' },
     pretrained: { type: 'string', placeholder: 'TAG|FILE', implicit: true, description: 'start from pretrained weights: a weights tag, a file, or the default tag when bare' },
     epochs: { type: 'integer', min: 1, description: 'epochs to train' },
     steps: { type: 'integer', min: 1, description: 'stop after this many optimizer steps (may end inside an epoch)' },
     batchSize: { type: 'integer', min: 1, description: 'images per batch' },
-    optimizer: { type: 'string', choices: ['sgd', 'adam', 'adamw', 'rmsprop'], description: 'optimizer' },
+    optimizer: { type: 'string', choices: ['sgd', 'adam', 'adamw', 'rmsprop', 'auto'], description: "optimizer; auto (YOLO, Ultralytics' rule): AdamW at a class-count fit for short runs, SGD 0.01 for long ones" },
     lr: { type: 'number', min: 0, exclusiveMin: true, description: 'peak learning rate' },
     momentum: { type: 'number', min: 0, max: 1, description: 'SGD/RMSprop momentum' },
     weightDecay: { type: 'number', min: 0, description: 'weight decay' },
-    scheduler: { type: 'string', choices: ['onecycle', 'cosine', 'step', 'none'], description: 'learning-rate schedule over all steps' },
+    scheduler: { type: 'string', choices: ['onecycle', 'cosine', 'step', 'linear', 'none'], description: 'learning-rate schedule over all steps (YOLO: linear or cosine per epoch, to --lrf)' },
     warmupEpochs: { type: 'number', min: 0, default: 0, description: 'linear warm-up before a cosine schedule' },
     labelSmoothing: { type: 'number', min: 0, max: 0.99, default: 0, description: 'label smoothing of the cross-entropy' },
     clipGrad: { type: 'number', min: 0, exclusiveMin: true, description: 'clip the gradients\' global norm to this' },
@@ -56,6 +61,13 @@ export const trainSpec: CommandSpec = {
     valSplit: { type: 'number', min: 0, exclusiveMin: true, max: 0.9, default: 0.1, description: 'fraction of the training split held out (seeded) for validation and model selection' },
     limit: { type: 'integer', min: 1, description: 'use only the first N training images (N/5 of validation and test): quick experiments' },
     augment: { type: 'string', choices: ['hflip', 'lsj', 'multiscale', 'ssd', 'ssdlite'], defaultText: "the model family's: ssd, ssdlite, else hflip", description: "detection: torchvision's training augmentation recipe" },
+    imgsz: { type: 'integer', min: 32, placeholder: 'PX', defaultText: '640', description: "YOLO: the square input side (Ultralytics' imgsz), a multiple of 32" },
+    closeMosaic: { type: 'integer', min: 0, placeholder: 'EPOCHS', defaultText: '10', description: 'YOLO: turn mosaic off for the last N epochs' },
+    mosaic: { type: 'number', min: 0, max: 1, defaultText: '1.0', description: 'YOLO: probability of a 4-image mosaic' },
+    lrf: { type: 'number', min: 0, exclusiveMin: true, max: 1, defaultText: '0.01', description: 'YOLO: final learning rate as a fraction of --lr' },
+    warmupMomentum: { type: 'number', min: 0, max: 1, defaultText: '0.8', description: 'YOLO: momentum at the start of the warm-up' },
+    warmupBiasLr: { type: 'number', min: 0, defaultText: '0.1 (0 with optimizer auto)', description: 'YOLO: the biases\' learning rate at the start of the warm-up' },
+    nbs: { type: 'integer', min: 1, defaultText: '64', description: 'YOLO: nominal batch size; gradients accumulate to it and weight decay scales with it' },
     minSize: { type: 'integer', min: 1, placeholder: 'PX', defaultText: "the detector's", description: 'detection: shorter image side after the detector\'s resize' },
     maxSize: { type: 'integer', min: 1, placeholder: 'PX', defaultText: "the detector's", description: 'detection: longest image side cap' },
     trainableBackboneLayers: { type: 'integer', min: 0, max: 6, defaultText: "torchvision's", description: 'detection: backbone stages left trainable, from the top' },

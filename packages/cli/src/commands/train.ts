@@ -21,8 +21,9 @@ type Values = Record<string, Value>;
 
 export async function trainCommand({ values: parsed, sources }: ParsedCommand): Promise<number> {
   const given = new Set(Object.keys(sources).filter((k) => sources[k] !== 'default'));
-  // --task detect without --preset takes the detection recipe.
-  if (parsed.task === 'detect' && !given.has('preset')) parsed.preset = 'detect';
+  // --task detect takes the detection recipes: torchvision's (detect), Ultralytics' for a YOLO
+  // (yolo), and --preset quick is main job 2 (quick-detect).
+  if (parsed.task === 'detect') parsed.preset = detectionPreset(given.has('preset') ? String(parsed.preset) : undefined, given.has('model') ? String(parsed.model) : undefined);
   const preset = PRESETS[String(parsed.preset)];
   // The preset fills what neither a flag nor --config gave; the table's defaults come last.
   const resolved: Values = { ...parsed };
@@ -292,11 +293,20 @@ export function makeScheduler(optimizer: Optimizer, flags: Values, total: number
     }
     case 'step':
       return new lrScheduler.StepLR(optimizer, Math.max(1, Math.round(total / 3)), { gamma: 0.1 });
+    case 'linear':
+      return new lrScheduler.LinearLR(optimizer, { startFactor: 1, endFactor: Number(flags.lrf ?? 0.01), totalIters: Math.max(1, total) });
     case 'none':
       return undefined;
     default:
-      throw new UsageError(`--scheduler ${flags.scheduler}: use onecycle, cosine, step or none`);
+      throw new UsageError(`--scheduler ${flags.scheduler}: use onecycle, cosine, step, linear or none`);
   }
+}
+
+/** The preset a detection run takes: the one asked for (quick is main job 2's), else the model family's recipe. */
+function detectionPreset(asked: string | undefined, model: string | undefined): string {
+  if (asked === 'quick') return 'quick-detect';
+  if (asked !== undefined) return asked;
+  return model !== undefined && /^yolo/.test(model) ? 'yolo' : 'detect';
 }
 
 /** Linear probe: only the classifier trains. */
