@@ -2,7 +2,8 @@
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import { decodeImage, imageToTensor, ImageDecodeError, type ImageMode } from './image.js';
-import type { PlainTarget, SampleTarget } from './target.js';
+import { targetFromPlain, type PlainTarget, type SampleTarget } from './target.js';
+import type { TargetSample } from './transform.js';
 
 /** One sample: a uint8 image tensor [C, H, W] and its class index. */
 export interface Sample {
@@ -17,11 +18,18 @@ export type OnCorrupt = 'skip' | 'error';
 
 /**
  * Where a sample's pixels come from, in a form that can be posted to a worker thread: a file to
- * decode, or raw uint8 pixels [C, H, W].
+ * decode, or raw uint8 pixels [C, H, W]. `mix` lists other samples loaded with it, for transforms
+ * that combine images (Mosaic): the transform receives them as `mix: [{ image, target }, ...]`.
  */
 export type SampleSource =
-  | { kind: 'file'; path: string; label: number; mode: ImageMode; maxPixels?: number; onCorrupt: OnCorrupt; target?: PlainTarget }
-  | { kind: 'pixels'; data: Uint8Array; shape: number[]; label: number; target?: PlainTarget };
+  | { kind: 'file'; path: string; label: number; mode: ImageMode; maxPixels?: number; onCorrupt: OnCorrupt; target?: PlainTarget; mix?: SampleSource[] }
+  | { kind: 'pixels'; data: Uint8Array; shape: number[]; label: number; target?: PlainTarget; mix?: SampleSource[] };
+
+/** What the DataLoader tells `source()`: its seed and the epoch being loaded, for datasets whose samples vary by epoch (MosaicDataset). */
+export interface SourceContext {
+  seed: number;
+  epoch: number;
+}
 
 export interface Dataset {
   readonly length: number;
@@ -30,8 +38,8 @@ export interface Dataset {
   /** Every sample's label, known without loading images. */
   readonly targets: ArrayLike<number>;
   get(index: number): Sample | Promise<Sample>;
-  /** Present when samples can be loaded in worker threads (DataLoader `numWorkers > 0`). */
-  source?(index: number): SampleSource;
+  /** Present when samples can be loaded in worker threads (DataLoader `numWorkers > 0`); the DataLoader passes its seed and epoch. */
+  source?(index: number, context?: SourceContext): SampleSource;
   /** Present when a whole batch can be gathered at once: uint8 images [B, C, H, W], int64 labels [B]. */
   getBatch?(indices: ArrayLike<number>): { images: Tensor; labels: Tensor };
 }
@@ -58,6 +66,23 @@ export async function loadSourceOrSkip(source: SampleSource): Promise<{ image: T
     }
     throw error;
   }
+}
+
+/**
+ * The `mix` samples of a source, loaded: each with its target as tensors. A file of the mix that
+ * cannot be decoded under `onCorrupt: 'skip'` drops the whole mix (the sample is then used alone).
+ */
+export async function loadMix(source: SampleSource): Promise<{ mix?: TargetSample[]; skipped: Array<{ path: string; message: string }> }> {
+  if (!source.mix?.length) return { skipped: [] };
+  if (!source.target || source.mix.some((m) => !m.target)) throw new TypeError('a source with a mix, and each source of the mix, must have a target: combining images (Mosaic) is for detection samples');
+  const loaded = await Promise.all(source.mix.map((m) => loadSourceOrSkip(m)));
+  const skipped = loaded.flatMap((r) => ('skipped' in r ? [r.skipped] : []));
+  const images = loaded.flatMap((r) => ('image' in r ? [r.image] : []));
+  if (skipped.length) {
+    for (const image of images) image.dispose();
+    return { skipped };
+  }
+  return { mix: source.mix.map((m, k) => ({ image: images[k], target: targetFromPlain(m.target!) })), skipped };
 }
 
 /** Labels as the int64 tensor [B] that loss functions take. */

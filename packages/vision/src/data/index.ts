@@ -1,7 +1,7 @@
 export { Rng } from './rng.js';
 export { decodeImage, imageToTensor, encodePng, ImageDecodeError, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeOptions, type ImageMode } from './image.js';
 export { readIdx, type IdxArray } from './idx.js';
-export { InMemoryImageDataset, ImageFileDataset, type Dataset, type Sample, type SampleSource, type OnCorrupt } from './dataset.js';
+export { InMemoryImageDataset, ImageFileDataset, type Dataset, type Sample, type SampleSource, type SourceContext, type OnCorrupt } from './dataset.js';
 export { ImageFolder, IMAGE_EXTENSIONS, type ImageFileOptions, type ImageFolderOptions } from './image-folder.js';
 export { ImageList, type ImageListOptions } from './image-list.js';
 export { Cifar10, Cifar100, CIFAR10_CLASSES, CIFAR100_CLASSES, CIFAR100_COARSE_CLASSES } from './cifar.js';

@@ -2,10 +2,10 @@
 // resumable mid-epoch so a restarted training run sees exactly the batches it would have seen.
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
-import { labelTensor, loadSourceOrSkip, type Dataset, type Sample } from './dataset.js';
+import { labelTensor, loadMix, loadSourceOrSkip, type Dataset, type Sample } from './dataset.js';
 import { Rng } from './rng.js';
 import { disposeTensors, targetFromPlain, tensorsIn } from './target.js';
-import { applyTargetTransform, applyTransform, resolveTransform, type TargetTransform, type Transform, type TransformSpec } from './transform.js';
+import { applyTargetTransform, applyTransform, resolveTransform, type TargetSample, type TargetTransform, type Transform, type TransformSpec } from './transform.js';
 import { WorkerPool, type BatchReply } from './worker-pool.js';
 
 export interface Batch {
@@ -197,20 +197,20 @@ export class DataLoader<B extends object = StackedBatch> implements AsyncIterabl
     if (this.gathers) return { ...this.dataset.getBatch!(indices), indices } as unknown as B & { indices: number[] };
     if (this.pool) {
       const spec = this.transform as TransformSpec | undefined;
-      const items = indices.map((index) => ({ index, source: this.dataset.source!(index) }));
+      const items = indices.map((index) => ({ index, source: this.dataset.source!(index, { seed: this.seed, epoch }) }));
       return this.fromReply(await this.pool.run({ seed: this.seed, epoch, transform: spec, items }));
     }
     const samples: Sample[] = [];
     const kept: number[] = [];
-    const loaded = await Promise.allSettled(indices.map((index) => this.loadSample(index)));
+    const loaded = await Promise.allSettled(indices.map((index) => this.loadSample(index, epoch)));
     let k = 0;
     try {
       for (; k < loaded.length; k++) {
         const result = loaded[k];
         if (result.status === 'rejected') throw result.reason;
         if (!result.value) continue;
-        const { image, label, target } = result.value;
-        if (target) samples.push({ ...applyTargetTransform({ image, target }, transform, this.seed, epoch, indices[k]), label });
+        const { image, label, target, mix } = result.value;
+        if (target) samples.push({ ...applyTargetTransform({ image, target, ...(mix && { mix }) }, transform, this.seed, epoch, indices[k]), label });
         else samples.push({ image: applyTransform(image, transform, this.seed, epoch, indices[k]), label });
         kept.push(indices[k]);
       }
@@ -222,16 +222,19 @@ export class DataLoader<B extends object = StackedBatch> implements AsyncIterabl
     return this.collateSamples(samples, kept);
   }
 
-  /** One sample as loaded, before the transform; null when it is a corrupt file to skip. */
-  private async loadSample(index: number): Promise<Sample | null> {
+  /** One sample as loaded, before the transform (with the images of its source's mix); null when it is a corrupt file to skip. */
+  private async loadSample(index: number, epoch: number): Promise<(Sample & { mix?: TargetSample[] }) | null> {
     if (typeof this.dataset.source !== 'function') return this.dataset.get(index);
-    const source = this.dataset.source(index);
-    const result = await loadSourceOrSkip(source);
+    const source = this.dataset.source(index, { seed: this.seed, epoch });
+    const [result, { mix, skipped }] = await Promise.all([loadSourceOrSkip(source), loadMix(source)]);
+    this.warnSkipped(skipped);
     if ('skipped' in result) {
       this.warnSkipped([result.skipped]);
+      disposeTensors(mix);
       return null;
     }
-    return source.target ? { image: result.image, label: source.label, target: targetFromPlain(source.target) } : { image: result.image, label: source.label };
+    if (!source.target) return { image: result.image, label: source.label };
+    return { image: result.image, label: source.label, target: targetFromPlain(source.target), ...(mix && { mix }) };
   }
 
   private fromReply(reply: BatchReply): (B & { indices: number[] }) | null {

@@ -1,5 +1,5 @@
 // Views of a dataset: a subset of indices, random splits, chosen classes, n samples per class.
-import { checkIndex, labelTensor, type Dataset, type Sample, type SampleSource } from './dataset.js';
+import { checkIndex, labelTensor, type Dataset, type Sample, type SampleSource, type SourceContext } from './dataset.js';
 import { Rng } from './rng.js';
 import type { Tensor } from '@iris/torch';
 
@@ -15,7 +15,7 @@ export class Subset implements Dataset {
   readonly indices: Int32Array;
   readonly classes: string[];
   readonly targets: Int32Array;
-  readonly source?: (index: number) => SampleSource;
+  readonly source?: (index: number, context?: SourceContext) => SampleSource;
   readonly getBatch?: (indices: ArrayLike<number>) => { images: Tensor; labels: Tensor };
   private readonly labelMap?: ArrayLike<number>;
 
@@ -30,7 +30,7 @@ export class Subset implements Dataset {
     this.labelMap = options.labelMap;
     this.targets = this.indices.map((i) => this.relabel(dataset.targets[i]));
     const parentSource = dataset.source?.bind(dataset);
-    if (parentSource) this.source = (index) => ({ ...parentSource(this.parentIndex(index)), label: this.targets[index] });
+    if (parentSource) this.source = (index, context) => ({ ...parentSource(this.parentIndex(index), context), label: this.targets[index] });
     const parentBatch = dataset.getBatch?.bind(dataset);
     if (parentBatch) {
       this.getBatch = (batch) => {

@@ -14,6 +14,8 @@ export type Transform = (image: Tensor, rng: Rng) => Tensor;
 export interface TargetSample {
   image: Tensor;
   target: SampleTarget;
+  /** Other samples loaded with this one (a source's `mix`), for a transform that combines them (Mosaic); it must not return them. */
+  mix?: TargetSample[];
 }
 
 /**
@@ -63,11 +65,15 @@ async function makeTransform(spec: TransformSpec): Promise<Transform> {
  * return the same form; the input's tensors that it does not return are disposed.
  */
 export function applyTargetTransform(sample: TargetSample, transform: Transform | TargetTransform | undefined, seed: number, epoch: number, index: number): TargetSample {
-  if (!transform) return sample;
+  if (!transform) {
+    if (sample.mix) throw new TypeError(`sample ${index} comes with ${sample.mix.length} more images to combine (a MosaicDataset) but the DataLoader has no transform; pass one that consumes them, e.g. YoloPresetTrain`);
+    return sample;
+  }
   const out = torch.tidy(() => (transform as unknown as (s: TargetSample, rng: Rng) => TargetSample)(sample, Rng.forSample(seed, epoch, index)));
   if (!(out?.image instanceof torch.Tensor) || out.target === null || typeof out.target !== 'object') {
     throw new TypeError(`transform of sample ${index}: a dataset with targets passes { image, target } and needs the same back; use a box-aware transform`);
   }
+  if (out.mix) throw new TypeError(`transform of sample ${index} returned the images it was to combine (mix); use a transform that consumes them, e.g. YoloPresetTrain`);
   const kept = tensorsIn(out);
   for (const t of tensorsIn(sample)) if (!kept.has(t)) t.dispose();
   return out;

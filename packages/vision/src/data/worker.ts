@@ -1,7 +1,7 @@
 // A DataLoader worker thread: loads and transforms the samples of each task it receives.
 import { parentPort } from 'node:worker_threads';
 import type { DType, Tensor } from '@iris/torch';
-import { loadSourceOrSkip } from './dataset.js';
+import { loadMix, loadSourceOrSkip } from './dataset.js';
 import { disposeTensors, targetFromPlain, targetToPlain, type PlainTarget } from './target.js';
 import { applyTargetTransform, applyTransform, resolveTransform } from './transform.js';
 import type { BatchReply, BatchTask, FailedReply } from './worker-pool.js';
@@ -19,6 +19,7 @@ port.on('message', (task: BatchTask) => {
 async function runTask(task: BatchTask): Promise<BatchReply> {
   const transform = task.transform ? await resolveTransform(task.transform) : undefined;
   const loaded = await Promise.all(task.items.map((item) => loadSourceOrSkip(item.source)));
+  const mixes = await Promise.all(task.items.map((item) => loadMix(item.source)));
   const images: Tensor[] = [];
   const reply: Omit<BatchReply, 'buffer' | 'dtype' | 'bytesDtype'> = { id: task.id, ok: true, shapes: [], labels: [], indices: [], skipped: [] };
   let targets: PlainTarget[] | undefined;
@@ -27,13 +28,18 @@ async function runTask(task: BatchTask): Promise<BatchReply> {
     for (; k < loaded.length; k++) {
       const result = loaded[k];
       const { index, source } = task.items[k];
+      const { mix, skipped } = mixes[k];
+      reply.skipped.push(...skipped);
       if ('skipped' in result) {
+        disposeTensors(mix);
+        mixes[k] = { skipped: [] };
         reply.skipped.push(result.skipped);
         continue;
       }
       let image: Tensor;
       if (source.target) {
-        const sample = applyTargetTransform({ image: result.image, target: targetFromPlain(source.target) }, transform, task.seed, task.epoch, index);
+        const sample = applyTargetTransform({ image: result.image, target: targetFromPlain(source.target), ...(mix && { mix }) }, transform, task.seed, task.epoch, index);
+        mixes[k] = { skipped: [] };
         images.push((image = sample.image));
         try {
           (targets ??= []).push(targetToPlain(sample.target));
@@ -50,6 +56,7 @@ async function runTask(task: BatchTask): Promise<BatchReply> {
     return { ...reply, ...pack(images, reply.indices), ...(targets && { targets }) };
   } finally {
     for (const result of loaded.slice(k)) if ('image' in result) result.image.dispose();
+    for (const { mix } of mixes) disposeTensors(mix);
     for (const image of images) image.dispose();
   }
 }

@@ -21,3 +21,7 @@ export { Letterbox, letterbox, letterboxParams, letterboxBoxes, unletterboxBoxes
 export { ClampBoundingBoxes, SanitizeBoundingBoxes, ConvertBoundingBoxFormat } from './boxes.js';
 export { DetectionPresetTrain, DetectionPresetEval, detectionPresetTrain, detectionPresetEval, type DetectionAugmentation, type DetectionPresetTrainOptions } from './detection-presets.js';
 export { ClassificationPresetTrain, ClassificationPresetEval, type ClassificationPresetTrainOptions, type ClassificationPresetEvalOptions } from './presets.js';
+export { RandomPerspective, type RandomPerspectiveOptions, type RandomPerspectiveParams } from './perspective.js';
+export { RandomHSV, type RandomHSVOptions } from './hsv.js';
+export { Mosaic, ResizeLongSide, mosaicLayout, longSideSize, type MosaicOptions, type MosaicTile, type MixSample } from './mosaic.js';
+export { YoloPresetTrain, YoloPresetEval, yoloPresetTrain, yoloPresetEval, yoloPresetTrainSpec, YOLO_TRAIN_DEFAULTS, type YoloPresetTrainOptions } from './yolo-presets.js';

@@ -26,3 +26,4 @@ export {
 } from './scenes.js';
 export { renderScene, resizeBilinear, SCENE_MASK_THRESHOLD, SCENE_ALPHA_RAMP, SCENE_SHADE_BASE, type SceneObject, type ItemSource } from './scene-render.js';
 export { drawDetections, detectionGrid, type DetectionGridItem } from './preview.js';
+export { MosaicDataset, type MosaicDatasetOptions } from './mosaic-dataset.js';

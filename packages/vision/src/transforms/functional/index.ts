@@ -19,3 +19,5 @@ export {
 } from './boxes.js';
 export { rgbToGrayscale, adjustBrightness, adjustContrast, adjustSaturation, adjustHue, adjustSharpness, invert, posterize, solarize, autocontrast, equalize } from './color.js';
 export { toDtype, normalize, erase } from './convert.js';
+export { rgbToHsv, hsvToRgb, hsvLuts, adjustHsv } from './hsv.js';
+export { perspectiveMatrix, warpPerspective, perspectiveBoxes, boxCandidates, type PerspectiveParams, type BoxCandidatesOptions } from './perspective.js';
