@@ -6,8 +6,8 @@ import * as torch from '@iris/torch';
 import { createDetector, detectorInfo, fetchDetectorWeights, type Detector, type DetectorOptions } from '@iris/vision/detection';
 import { fetchWeights } from '@iris/vision';
 import { DataLoader, Rng } from '@iris/vision/data';
-import { collateDetection, detectionDataset, detectionSplits, DetectionDataset, type DetectionBatch } from '@iris/vision/detection';
-import { DetectionPresetEval, DetectionPresetTrain, type DetectionAugmentation } from '@iris/vision/transforms';
+import { collateDetection, detectionDataset, detectionSplits, DetectionDataset, MosaicDataset, type DetectionBatch } from '@iris/vision/detection';
+import { DetectionPresetEval, DetectionPresetTrain, YoloPresetTrain, yoloPresetTrainSpec, type DetectionAugmentation } from '@iris/vision/transforms';
 import { Trainer, DetectionTask, type DetectionReport } from '@iris/vision/train';
 import { ProgressBar } from '@iris/vision/report';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -89,17 +89,26 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
   const augmentation = (flags.augment as DetectionAugmentation | undefined) ?? defaultAugmentation(modelName);
   const workers = Number(flags.workers ?? 0);
   const transforms = import.meta.resolve('@iris/vision/transforms');
+  // A YOLO's training images: Ultralytics' mosaic (off for the last --close-mosaic epochs), perspective, HSV, flips, at imgsz.
+  const batchesPerEpoch = Math.floor(train.length / batchSize);
+  const plannedEpochs = optionalNumber(flags.steps) !== undefined && !given.has('epochs') ? Math.ceil(Number(flags.steps) / Math.ceil(batchesPerEpoch / Number(flags.accumulate))) : Number(flags.epochs);
+  const yoloTrain = { imgsz: Number(options.imgsz ?? 640) };
+  const trainTransform = isYolo
+    ? (workers > 0 ? yoloPresetTrainSpec(yoloTrain) : YoloPresetTrain(yoloTrain))
+    : workers > 0
+      ? { module: transforms, export: 'DetectionPresetTrain', options: { dataAugmentation: augmentation } }
+      : DetectionPresetTrain({ dataAugmentation: augmentation });
   const loader = (dataset: DetectionDataset, isTrain: boolean) => {
-    const made = new DataLoader<DetectionBatch>(dataset, {
+    const source = isTrain && isYolo ? new MosaicDataset(dataset, { mosaic: Number(flags.mosaic ?? 1), epochs: plannedEpochs, closeMosaic: Math.min(Number(flags.closeMosaic ?? 10), plannedEpochs) }) : dataset;
+    const made = new DataLoader<DetectionBatch>(source, {
       batchSize: isTrain ? batchSize : Math.max(1, Math.min(8, batchSize)),
       shuffle: isTrain,
       dropLast: isTrain,
       seed,
       numWorkers: workers,
       collate: collateDetection,
-      transform: workers > 0
-        ? { module: transforms, export: isTrain ? 'DetectionPresetTrain' : 'DetectionPresetEval', options: isTrain ? { dataAugmentation: augmentation } : {} }
-        : isTrain ? DetectionPresetTrain({ dataAugmentation: augmentation }) : DetectionPresetEval(),
+      // Evaluation images stay as they are: a detector resizes (or letterboxes) them itself and maps its boxes back.
+      transform: isTrain ? trainTransform : workers > 0 ? { module: transforms, export: 'DetectionPresetEval', options: {} } : DetectionPresetEval(),
     });
     loaders.push(made as unknown as DataLoader<never>);
     return made;
@@ -204,7 +213,7 @@ export async function trainDetector(flags: Values, out: string, mode: ResumePlan
     dataset: spec,
   };
   writeFileSync(join(out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-  const trainBatch = await firstTrainingBatch(train, { batchSize, seed, augmentation });
+  const trainBatch = await firstTrainingBatch(train, { batchSize, seed, transform: isYolo ? YoloPresetTrain(yoloTrain) : DetectionPresetTrain({ dataAugmentation: augmentation }), mosaic: isYolo ? { mosaic: Number(flags.mosaic ?? 1) } : undefined });
   await writeDetectionReport(out, { classes: full.classes, report, samples: shown, testName, labels: trainLabels(train), trainBatch });
   console.log(`${testName} mAP ${fmt(report.map)} (mAP@0.5 ${fmt(report.map50)}, mAP@0.75 ${fmt(report.map75)}) on ${report.samples} images with the weights of epoch ${result.best?.epoch ?? '-'} (best validation mAP ${fmt(result.best?.score ?? 0)}) in ${seconds.toFixed(1)} s; run folder ${out}`);
   return 0;
@@ -222,8 +231,9 @@ function trainLabels(dataset: DetectionDataset): LabelStatsItem[] {
 }
 
 /** The first training batch (up to 16 images) as the model gets it: the same order and augmentation, from a loader of its own. */
-async function firstTrainingBatch(dataset: DetectionDataset, options: { batchSize: number; seed: number; augmentation: DetectionAugmentation }): Promise<DetectionGridItem[]> {
-  const loader = new DataLoader<DetectionBatch>(dataset, { batchSize: options.batchSize, shuffle: true, dropLast: true, seed: options.seed, collate: collateDetection, transform: DetectionPresetTrain({ dataAugmentation: options.augmentation }) });
+async function firstTrainingBatch(dataset: DetectionDataset, options: { batchSize: number; seed: number; transform: ReturnType<typeof DetectionPresetTrain>; mosaic?: { mosaic: number } }): Promise<DetectionGridItem[]> {
+  const source = options.mosaic ? new MosaicDataset(dataset, options.mosaic) : dataset;
+  const loader = new DataLoader<DetectionBatch>(source, { batchSize: options.batchSize, shuffle: true, dropLast: true, seed: options.seed, collate: collateDetection, transform: options.transform });
   for await (const batch of loader) {
     const items = batch.images.slice(0, 16).map((image, i) => ({
       image: image.dtype === 'uint8' ? image.clone() : torch.tidy(() => image.mul(255).round().clamp(0, 255).to('uint8')),
