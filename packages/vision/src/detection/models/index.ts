@@ -104,6 +104,9 @@ export {
   type BoxLossType,
 } from './retinanet.js';
 export { FCOS, FCOSHead, FCOSClassificationHead, FCOSRegressionHead, fcosResnet50Fpn, type FCOSOptions, type FCOSHeadOutputs } from './fcos.js';
-export { YoloDetector, YOLO_VAL_SETTINGS, COCO80_NAMES, type YoloDetectorOptions, type YoloPrediction, type YoloLoss, type YoloLossFactory, type YoloLossGains, type YoloLossTarget } from './yolo/detector.js';
-export { makeAnchors, dist2bbox, xywh2xyxy, decodeDetect, nonMaxSuppression, splitDetections, type NmsOptions } from './yolo/postprocess.js';
+export { YoloDetector, YOLO_VAL_SETTINGS, COCO80_NAMES, type YoloDetectorOptions, type YoloPrediction, type YoloLoss, type YoloLossFactory, type YoloLossGains } from './yolo/detector.js';
+export { makeAnchors, dist2bbox, bbox2dist } from './yolo/anchors.js';
+export { YoloDetectionLoss, type YoloLosses } from './yolo/loss.js';
+export { TaskAlignedAssigner } from './yolo/assigner.js';
+export { xywh2xyxy, decodeDetect, nonMaxSuppression, splitDetections, type NmsOptions } from './yolo/postprocess.js';
 export { YOLO, YOLOV8, YOLO11, YOLO_NAMES, buildYolo, catLevels, type YoloName, type YoloOptions, type YoloScale } from './yolo/yolo.js';

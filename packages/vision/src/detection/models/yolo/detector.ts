@@ -9,20 +9,11 @@ import { COCO_CATEGORIES, registerDetector, type Detection, type DetectionTarget
 import type { Detect } from './blocks.js';
 import { decodeDetect, nonMaxSuppression, splitDetections } from './postprocess.js';
 import { readYoloStateDict } from './checkpoint.js';
+import { YoloDetectionLoss, type YoloLossHyp, type YoloLossTarget } from './loss.js';
 import { buildYolo, YOLO_NAMES, type YOLO, type YoloName } from './yolo.js';
 
-/** One image's targets as the YOLO loss takes them: boxes [N, 4] xyxy in input pixels, classes [N] int64, 0-based. */
-export interface YoloLossTarget {
-  boxes: Tensor;
-  classes: Tensor;
-}
-
 /** Loss gains (Ultralytics' hyp.box, hyp.cls, hyp.dfl: 7.5, 0.5, 1.5). */
-export interface YoloLossGains {
-  box?: number;
-  cls?: number;
-  dfl?: number;
-}
+export type YoloLossGains = YoloLossHyp;
 
 /** What the detector needs of the YOLO loss (yolo/loss.ts, YoloDetectionLoss). */
 export interface YoloLoss {
@@ -32,11 +23,8 @@ export interface YoloLoss {
 
 export type YoloLossFactory = (detect: Detect, hyp?: YoloLossGains) => YoloLoss;
 
-// TODO(merge, issue 10 item 4): the default becomes `(detect, hyp) => new YoloDetectionLoss(detect, hyp)`
-// from './loss.js', written in parallel; until then training needs `options.loss`.
-const missingLoss: YoloLossFactory = () => {
-  throw new Error('YoloDetector: training needs the YOLO loss (yolo/loss.ts, issue 10 item 4), which is not merged yet; pass options.loss');
-};
+/** Ultralytics' v8DetectionLoss for the current head; a test may pass another (options.loss). */
+const defaultLoss: YoloLossFactory = (detect, hyp) => new YoloDetectionLoss(detect, hyp);
 
 export interface YoloDetectorOptions {
   /** Classes, background included (Iris' convention): Ultralytics' nc + 1. Default 81 (COCO's 80). */
@@ -108,7 +96,7 @@ export class YoloDetector extends nn.Module implements Detector {
 
   constructor(name: YoloName, options: YoloDetectorOptions = {}) {
     super();
-    const { numClasses = 81, imgsz = 640, rect = true, scoreThresh = 0.25, nmsThresh = 0.7, detectionsPerImage = 300, multiLabel = false, agnostic = false, classes, maxNms = 30000, names, hyp, loss = missingLoss } = options;
+    const { numClasses = 81, imgsz = 640, rect = true, scoreThresh = 0.25, nmsThresh = 0.7, detectionsPerImage = 300, multiLabel = false, agnostic = false, classes, maxNms = 30000, names, hyp, loss = defaultLoss } = options;
     checkNumClasses(name, numClasses);
     if (!Number.isInteger(imgsz) || imgsz <= 0 || imgsz % 32 !== 0) throw new RangeError(`${name}: imgsz should be a positive multiple of 32 (the largest stride), got ${imgsz}`);
     this.#net = buildYolo(name, { numClasses: numClasses - 1 });

@@ -6,47 +6,7 @@ import type { Tensor } from '@iris/torch';
 import { nms } from '../../../ops/index.js';
 import type { Detect } from './blocks.js';
 import { catLevels } from './yolo.js';
-
-/**
- * Anchor points at the cell centres (offset 0.5, in grid units) of every level, row-major, and the
- * stride of each.
- * @param feats per level [B, C, H_i, W_i] (only the shapes are read)
- * @returns anchorPoints [A, 2] as (x, y), strideTensor [A, 1]
- */
-export function makeAnchors(feats: Tensor[], strides: number[], gridCellOffset = 0.5): { anchorPoints: Tensor; strideTensor: Tensor } {
-  if (feats.length !== strides.length) throw new RangeError(`makeAnchors: ${feats.length} feature maps but ${strides.length} strides`);
-  const { dtype, device } = feats[0];
-  return torch.tidy(() => {
-    const points: Tensor[] = [];
-    const strideRows: Tensor[] = [];
-    feats.forEach((f, i) => {
-      const [h, w] = f.shape.slice(-2);
-      const sx = torch.arange(0, w, 1, { dtype, device }).add(gridCellOffset);
-      const sy = torch.arange(0, h, 1, { dtype, device }).add(gridCellOffset);
-      // meshgrid 'ij': x varies along a row, y down the rows.
-      const gx = sx.view([1, w]).expand([h, w]);
-      const gy = sy.view([h, 1]).expand([h, w]);
-      points.push(torch.stack([gx, gy], -1).reshape([-1, 2]));
-      strideRows.push(torch.full([h * w, 1], strides[i], { dtype, device }));
-    });
-    return { anchorPoints: torch.cat(points, 0), strideTensor: torch.cat(strideRows, 0) };
-  });
-}
-
-/**
- * Distances (left, top, right, bottom) from anchor points to boxes: (cx, cy, w, h) when `xywh`,
- * else (x1, y1, x2, y2), along `dim`.
- */
-export function dist2bbox(distance: Tensor, anchorPoints: Tensor, options: { xywh?: boolean; dim?: number } = {}): Tensor {
-  const { xywh = true, dim = -1 } = options;
-  return torch.tidy(() => {
-    const [lt, rb] = distance.chunk(2, dim);
-    const x1y1 = anchorPoints.sub(lt);
-    const x2y2 = anchorPoints.add(rb);
-    if (!xywh) return torch.cat([x1y1, x2y2], dim);
-    return torch.cat([x1y1.add(x2y2).div(2), x2y2.sub(x1y1)], dim);
-  });
-}
+import { dist2bbox, makeAnchors } from './anchors.js';
 
 /** (cx, cy, w, h) boxes [..., 4] to (x1, y1, x2, y2). */
 export function xywh2xyxy(boxes: Tensor): Tensor {
@@ -69,7 +29,7 @@ export function decodeDetect(detect: Detect, levels: Tensor[]): Tensor {
     const x = catLevels(levels);
     const [box, cls] = x.splitWithSizes([detect.regMax * 4, detect.nc], 1);
     const { anchorPoints, strideTensor } = makeAnchors(levels, detect.stride, 0.5);
-    const dbox = dist2bbox(detect.dfl.call(box) as Tensor, anchorPoints.transpose(0, 1).unsqueeze(0), { xywh: true, dim: 1 }).mul(strideTensor.transpose(0, 1));
+    const dbox = dist2bbox(detect.dfl.call(box) as Tensor, anchorPoints.transpose(0, 1).unsqueeze(0), true, 1).mul(strideTensor.transpose(0, 1));
     return torch.cat([dbox, cls.sigmoid()], 1);
   });
 }
