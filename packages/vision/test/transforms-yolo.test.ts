@@ -124,6 +124,8 @@ const result = () => ref.results[next++];
 test("RandomPerspective: Ultralytics' matrix M = T·S·R·P·C, boxes through the corners, clipping and box_candidates, and the warp equal the reference", () => {
   next = 0;
   let worstPixel = 0;
+  let worstBox = 0;
+  let worstM = 0;
   for (const c of PERSPECTIVE) {
     const r = result();
     const t = T.RandomPerspective({ ...c.hyp, border: c.border });
@@ -131,11 +133,13 @@ test("RandomPerspective: Ultralytics' matrix M = T·S·R·P·C, boxes through th
     const params = t.getParams(sampleOf(image, c.boxes), new Rng(c.seed));
     assert.deepEqual(params.size, r.size, `seed ${c.seed}: output size`);
     assertClose(torch.tensor(params.matrix), torch.tensor(r.matrix), { rtol: 1e-5, atol: 1e-4, what: `seed ${c.seed}: M` });
+    params.matrix.forEach((v, k) => (worstM = Math.max(worstM, Math.abs(v - r.matrix[k]))));
     const out = t(sampleOf(image, c.boxes), new Rng(c.seed));
     const kept = (r.keep as boolean[]).flatMap((k, i) => (k ? [i] : []));
     assert.deepEqual(out.target.labels.toFlatArray(), kept, `seed ${c.seed}: box_candidates keeps boxes ${kept}`);
     assert.ok(kept.length > 0 && kept.length < c.boxes.length, `seed ${c.seed}: the case keeps some boxes and drops some (${kept.length} of ${c.boxes.length})`);
     assertClose(out.target.boxes, torch.tensor(kept.map((i) => r.boxes[i]), { dtype: 'float32' }).reshape([kept.length, 4]), { rtol: 1e-5, atol: 2e-3, what: `seed ${c.seed}: boxes` });
+    out.target.boxes.toFlatArray().forEach((v, k) => (worstBox = Math.max(worstBox, Math.abs(v - r.boxes[kept[k >> 2]][k & 3]))));
     assert.deepEqual(out.image.shape, [3, r.size[1], r.size[0]]);
     if (r.warped) {
       const a = out.image.toFlatArray();
@@ -144,6 +148,7 @@ test("RandomPerspective: Ultralytics' matrix M = T·S·R·P·C, boxes through th
   }
   // Iris rounds the exact bilinear value to uint8; cv2 itself rounds its weights to 1/32 pixel.
   assert.ok(worstPixel <= 0.51, `warp: worst |Iris - exact bilinear| ${worstPixel} > 0.5`);
+  console.log(`# RandomPerspective: max |ΔM| ${worstM.toExponential(2)}, max |Δbox| ${worstBox.toExponential(2)} px, max |Δpixel| ${worstPixel.toFixed(3)}`);
 });
 
 test('RandomHSV: the gains, the three lookup tables, OpenCV 8-bit RGB->HSV and the adjusted pixels equal the reference', () => {
