@@ -98,7 +98,19 @@ export function setRngState(state: Tensor, device = 'cpu'): void {
  * and convolutions run in `dtype` (bfloat16 by default; float16 on CUDA is common too).
  */
 export function autocast<T>(deviceType: 'cuda' | 'cpu', fn: () => T, options: { dtype?: DType; enabled?: boolean } = {}): T {
-  if (options.enabled === false) return fn();
+  // enabled: false turns an enclosing region off for fn (float32 losses and box decoding inside a bf16 forward), as in PyTorch.
+  if (options.enabled === false) {
+    if (autocastDepth[deviceType] === 0) return fn();
+    const previous = native.setAutocast(deviceType, false);
+    const depth = autocastDepth[deviceType];
+    autocastDepth[deviceType] = 0;
+    try {
+      return fn();
+    } finally {
+      autocastDepth[deviceType] = depth;
+      native.setAutocast(deviceType, previous);
+    }
+  }
   const dtype = options.dtype ?? (deviceType === 'cuda' ? 'float16' : 'bfloat16');
   const previous = native.setAutocast(deviceType, true, scalarTypeCode[dtype]);
   autocastDepth[deviceType]++;

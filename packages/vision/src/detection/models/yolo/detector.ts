@@ -148,13 +148,18 @@ export class YoloDetector extends nn.Module implements Detector {
     }
     return torch.tidy(() => {
       const { batch, params } = this.letterboxBatch(images, this.training ? false : this.rect);
-      const levels = this.#net.call(batch);
-      if (this.training) {
-        const moved = targets!.map((t, i) => ({ boxes: letterboxBoxes(t.boxes, params[i]), classes: t.labels.sub(1) }));
-        this.#loss ??= this.#lossFactory(this.#net.detect, this.hyp);
-        return { ...this.#loss.forward(levels, moved) };
-      }
-      return this.postprocess(levels, params).map(({ boxes, scores, classes }) => ({ boxes, scores, labels: classes.add(1) }));
+      const raw = this.#net.call(batch);
+      // Under mixed precision only the network runs in bf16/fp16: the assigner, the losses and the
+      // box decoding need float32 (bf16 has 8 bits: ±2 px at 640).
+      const levels = raw.map((l) => l.float());
+      return fullPrecision(() => {
+        if (this.training) {
+          const moved = targets!.map((t, i) => ({ boxes: letterboxBoxes(t.boxes, params[i]), classes: t.labels.sub(1) }));
+          this.#loss ??= this.#lossFactory(this.#net.detect, this.hyp);
+          return { ...this.#loss.forward(levels, moved) };
+        }
+        return this.postprocess(levels, params).map(({ boxes, scores, classes }) => ({ boxes, scores, labels: classes.add(1) }));
+      });
     });
   }
 
@@ -229,6 +234,11 @@ export class YoloDetector extends nn.Module implements Detector {
     if (!Array.isArray(names) || names.length !== nc) throw new RangeError(`${this.name}: names should give one name per class (${nc}), got ${Array.isArray(names) ? names.length : typeof names}`);
     return [...names];
   }
+}
+
+/** Runs fn with any enclosing autocast region turned off. */
+function fullPrecision<T>(fn: () => T): T {
+  return torch.autocast('cpu', () => torch.autocast('cuda', fn, { enabled: false }), { enabled: false });
 }
 
 function checkNumClasses(name: string, numClasses: number): void {
