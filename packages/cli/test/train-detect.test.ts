@@ -3,15 +3,11 @@
 // SIGKILL mid-epoch resumes to the same weights as an uninterrupted one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadStateDictFile } from '@iris/torch/io';
-
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'iris.js');
-const iris = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 600_000 });
+import { join } from 'node:path';
+import { assertResumesExactly, cli, iris } from './helpers/runs.js';
 const root = mkdtempSync(join(tmpdir(), 'iris-detect-'));
 const scenes = join(root, 'scenes');
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -25,12 +21,6 @@ const trainArgs = (out: string, ...extra: string[]) => [
   cli, 'train', '--task', 'detect', '--model', 'ssdlite320_mobilenet_v3_large', '--dataset', `coco:${scenes}`, '--batch-size', '4',
   '--optimizer', 'adamw', '--lr', '0.001', '--scheduler', 'cosine', '--workers', '0', '--threads', '1', '--out', out, ...extra,
 ];
-
-function stepsLogged(out: string): number[] {
-  const path = join(out, 'metrics.jsonl');
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.type === 'step').map((r) => r.step);
-}
 
 test('a detection run fills its folder; iris eval gives the run\'s own COCO numbers; iris predict draws boxes', () => {
   const out = join(root, 'run');
@@ -77,35 +67,8 @@ test('a detection run fills its folder; iris eval gives the run\'s own COCO numb
 });
 
 test('a detection run killed with SIGKILL mid-epoch resumes to the same final weights', async () => {
-  const args = (out: string) => trainArgs(out, '--epochs', '2', '--checkpoint-every', '2', '--augment', 'ssdlite');
-  const straight = join(root, 'straight');
-  const first = spawnSync(process.execPath, args(straight), { encoding: 'utf8', timeout: 600_000 });
-  assert.equal(first.status, 0, first.stderr);
-
-  const killed = join(root, 'killed');
-  const child = spawn(process.execPath, args(killed), { stdio: 'ignore' });
+  const args = (out: string) => trainArgs(out, '--epochs', '2', '--checkpoint-every', '2', '--augment', 'ssdlite').slice(1);
   // 9 steps per epoch (36 training images): kill once step 12, in epoch 2, is logged.
-  const deadline = Date.now() + 300_000;
-  try {
-    while (Math.max(0, ...stepsLogged(killed)) < 12) {
-      assert.ok(Date.now() < deadline, 'the run did not reach epoch 2 in time');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  } finally {
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
-  }
-  const resumed = spawnSync(process.execPath, args(killed), { encoding: 'utf8', timeout: 600_000 });
-  assert.equal(resumed.status, 0, resumed.stderr);
-  assert.match(resumed.stdout, /resumed from/);
-  const a = loadStateDictFile(join(straight, 'last.ckpt'));
-  const b = loadStateDictFile(join(killed, 'last.ckpt'));
-  assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
-  for (const [key, value] of a) {
-    if (key === 'rng.cpu') continue;
-    assert.ok(value.equal(b.get(key)!), `${key} differs between the uninterrupted and the resumed run`);
-  }
-  const metricsA = JSON.parse(readFileSync(join(straight, 'metrics.json'), 'utf8'));
-  const metricsB = JSON.parse(readFileSync(join(killed, 'metrics.json'), 'utf8'));
-  assert.deepEqual(metricsB.test_coco_stats, metricsA.test_coco_stats);
+  const { straight, resumed } = await assertResumesExactly(join(root, 'resume'), args, 12);
+  assert.deepEqual(resumed.test_coco_stats, straight.test_coco_stats);
 });

@@ -10,6 +10,7 @@ import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import { loadStateDictFile, saveSafetensors } from '@iris/torch/io';
 import { buildYolo, loadYoloCheckpoint, readUltralyticsCheckpoint, readYoloSafetensors, saveYoloSafetensors, type YOLO } from '../src/detection/models/yolo/index.js';
+import { createDetector } from '../src/detection/models/index.js';
 import { assertMaxRelClose, runPython, tempDir } from './helpers/reference.js';
 
 torch.setNumThreads(1);
@@ -189,4 +190,20 @@ test('saveYoloSafetensors: the same model with its metadata, loaded back exactly
   disposeAll(sd.values());
   assert.throws(() => loadYoloCheckpoint(bare), (e: Error) => e.message.startsWith(bare) && /without Iris YOLO metadata/.test(e.message));
   disposeModel(model);
+});
+
+test('createDetector fine-tunes an Ultralytics checkpoint to a new class count: the file\'s head is read, then swapped; the rest keeps the file\'s weights', () => {
+  const path = file('11n-80-last.pt');
+  const saved = readUltralyticsCheckpoint(path).stateDict;
+  // 6 classes with the background: 5 object classes where the file has 80.
+  const model = createDetector('yolo11n', { pretrained: path, numClasses: 6, imgsz: 64 });
+  assert.equal(model.numClasses, 6);
+  const state = model.stateDict();
+  assert.deepEqual(state.get('model.23.cv3.0.2.weight')!.shape.slice(0, 1), [5]);
+  assert.ok(state.get('model.23.cv2.0.2.weight')!.equal(saved.get('model.23.cv2.0.2.weight')!), 'the box branch keeps the file\'s weights');
+  assert.ok(state.get('model.0.conv.weight')!.equal(saved.get('model.0.conv.weight')!), 'the backbone keeps the file\'s weights');
+  // The same file at its own class count loads as it is.
+  const same = createDetector('yolo11n', { pretrained: path });
+  assert.ok(same.stateDict().get('model.23.cv3.0.2.weight')!.equal(saved.get('model.23.cv3.0.2.weight')!));
+  disposeAll(saved.values());
 });

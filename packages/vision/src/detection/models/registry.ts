@@ -105,6 +105,12 @@ export interface DetectorEntry {
    * .pt files are whole pickled models); createDetector uses it instead when present.
    */
   readWeights?: (path: string) => Map<string, Tensor>;
+  /**
+   * The classes (background included) of a weights file's head, where the file says (a YOLO's last
+   * class conv): a file path is then built with that head and swapped for `numClasses`, so a
+   * checkpoint fine-tunes to a new class count. Without it a file is built with `numClasses`.
+   */
+  classesInFile?: (stateDict: Map<string, Tensor>) => number | undefined;
 }
 
 const registry = new Map<string, DetectorEntry>();
@@ -191,11 +197,17 @@ export function createDetector(name: string, options: DetectorOptions = {}): Det
     );
   }
   // A registered file has COCO's head (swapped below when numClasses differs); a file path is built
-  // with the head the caller says it has.
+  // with the head it has where the entry can tell, else with the one the caller says it has.
   const numClasses = given.numClasses ?? spec.numClasses;
-  const fileClasses = isTag ? spec.numClasses : numClasses;
-  const model = entry.build({ ...given, numClasses: fileClasses, pretrainedBackbone: false }, spec);
   const stateDict = (entry.readWeights ?? loadStateDictFile)(path);
+  const fileClasses = isTag ? spec.numClasses : (entry.classesInFile?.(stateDict) ?? numClasses);
+  let model: Detector;
+  try {
+    model = entry.build({ ...given, numClasses: fileClasses, pretrainedBackbone: false }, spec);
+  } catch (error) {
+    for (const t of stateDict.values()) t.dispose();
+    throw error;
+  }
   try {
     model.loadStateDict(model.adaptStateDict ? model.adaptStateDict(stateDict) : stateDict);
   } catch (error) {

@@ -310,5 +310,10 @@ for (const name of YOLO_NAMES) {
     ],
     paramCount: PARAM_COUNT[name],
     readWeights: readYoloStateDict,
+    // Detect's last class convs (model.N.cv3.0.2) have nc outputs: an Ultralytics checkpoint fine-tunes to another class count.
+    classesInFile: (stateDict) => {
+      const key = [...stateDict.keys()].find((k) => /^model\.\d+\.cv3\.0\.2\.weight$/.test(k));
+      return key ? stateDict.get(key)!.shape[0] + 1 : undefined;
+    },
   });
 }
