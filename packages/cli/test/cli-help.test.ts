@@ -47,7 +47,7 @@ test('iris help train, iris --help and the bash completion come from the same ta
   assert.equal(completion.status, 0);
   assert.match(completion.stdout, /complete -o default -F _iris iris/);
   assert.match(completion.stdout, /--batch-size/);
-  assert.match(completion.stdout, /--optimizer\) COMPREPLY=\(\$\(compgen -W "sgd adam adamw rmsprop"/);
+  assert.match(completion.stdout, /--optimizer\) COMPREPLY=\(\$\(compgen -W "sgd adam adamw rmsprop auto"/);
 });
 
 test('a bad value is a usage error naming its flag (exit 2)', () => {

@@ -5,6 +5,7 @@ import { makeRecipeTransform } from '@iris/vision/train';
 import { Rng } from '@iris/vision/data';
 import { functional as TF } from '@iris/vision/transforms';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { globSync, isDynamicPattern } from 'tinyglobby';
 import { extname, join } from 'node:path';
 import { UsageError, type CommandSpec, type ParsedCommand } from '../options.js';
 import { openRun, inferenceForward, precisionOption } from './run-files.js';
@@ -14,7 +15,7 @@ import { isDetectionRun, predictDetectionRun } from './detect-run.js';
 export const spec: CommandSpec = {
   name: 'predict',
   summary: 'Classify image files (PNG, JPEG, WebP, ...) or every image in a folder with a run\'s selected weights; a detection run draws boxes.',
-  usage: 'IMAGE|DIR... --run DIR [options]',
+  usage: "IMAGE|DIR|'GLOB'... --run DIR [options]",
   positionals: true,
   options: {
     run: { type: 'string', placeholder: 'DIR', description: 'a run folder written by iris train (required)' },
@@ -32,13 +33,20 @@ export const spec: CommandSpec = {
 export async function predictCommand({ positional, values: flags }: ParsedCommand): Promise<number> {
   if (positional.length === 0) throw new UsageError('iris predict IMAGE|DIR --run RUN_DIR: give images to classify');
   if (!flags.run) throw new UsageError('iris predict: --run RUN_DIR (a folder written by iris train) is required');
-  const missing = positional.find((p) => !existsSync(p));
+  // A pattern the shell did not expand ('images/*.png', 'data/**/*.jpg') is matched here, as Ultralytics' source= globs are.
+  const isPattern = (p: string) => !existsSync(p) && isDynamicPattern(p);
+  const missing = positional.find((p) => !existsSync(p) && !isDynamicPattern(p));
   if (missing) throw new UsageError(`iris predict: ${missing}: no such file or folder`);
-  const files = positional.flatMap((p) =>
-    statSync(p).isDirectory()
+  const files = positional.flatMap((p) => {
+    if (isPattern(p)) {
+      const matched = globSync(p, { onlyFiles: true }).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort();
+      if (matched.length === 0) throw new UsageError(`iris predict: ${p}: the pattern matches no image files`);
+      return matched;
+    }
+    return statSync(p).isDirectory()
       ? readdirSync(p).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort().map((f) => join(p, f))
-      : [p],
-  );
+      : [p];
+  });
   if (isDetectionRun(String(flags.run))) {
     return predictDetectionRun(String(flags.run), files, {
       weights: flags.weights ? String(flags.weights) : undefined,
