@@ -10,7 +10,8 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "packages", "vision", "test"))
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path[:0] = [os.path.join(ROOT, "packages", "vision", "test"), os.path.join(ROOT, "packages", "torch", "test", "helpers")]
 from detection_yolo_ref import seeded_model  # noqa: E402
 
 
