@@ -14,7 +14,7 @@ import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import { loadStateDictFile } from '@iris/torch/io';
 import { createDetector, FasterRCNN, SSD, type Detection, type Detector } from '@iris/vision/detection';
-import { PythonBench, median, parseArgs, report } from './lib/compare.js';
+import { PythonBench, alternateBursts, median, parseArgs, report } from './lib/compare.js';
 
 const args = parseArgs({
   models: 'fasterrcnn_resnet50_fpn,ssdlite320_mobilenet_v3_large',
@@ -148,16 +148,7 @@ async function benchModel(name: string): Promise<void> {
       const faults = `\n  minor page faults per pass (medians): Iris ${median(irisFaults)}, torchvision ${median(refFaults)}`;
       report(`${what}, by part; ${checked})`, iris.map(total), ref.map(total), `\n${stageTable(iris, ref)}${faults}`);
     } else {
-      const iris: number[] = [];
-      const ref: number[] = [];
-      for (let round = 0; round < args.rounds; round++) {
-        for (let i = 0; i < args.burst; i++) {
-          const t0 = performance.now();
-          step();
-          iris.push(performance.now() - t0);
-        }
-        ref.push(...(await reference.steps(args.burst)));
-      }
+      const { iris, ref } = await alternateBursts(step, reference, args);
       reference.close();
       report(`${what}; ${iris.length} passes each, alternating bursts of ${args.burst}; ${checked})`, iris, ref);
     }

@@ -10,7 +10,7 @@ import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
 import { loadStateDictFile } from '@iris/torch/io';
 import { buildYolo } from '@iris/vision/detection';
-import { PythonBench, parseArgs, report } from './lib/compare.js';
+import { PythonBench, alternateBursts, parseArgs, report } from './lib/compare.js';
 
 const args = parseArgs({ models: 'yolo11n,yolov8n', batches: '1,8', size: 640, threads: 2, burst: 2, rounds: 7, warmup: 2 });
 torch.setNumThreads(args.threads);
@@ -36,16 +36,7 @@ for (const name of args.models.split(',')) {
       });
       const step = () => torch.tidy(() => torch.noGrad(() => void model.forward(x)));
       for (let i = 0; i < args.warmup; i++) step();
-      const iris: number[] = [];
-      const ref: number[] = [];
-      for (let round = 0; round < args.rounds; round++) {
-        for (let i = 0; i < args.burst; i++) {
-          const t0 = performance.now();
-          step();
-          iris.push(performance.now() - t0);
-        }
-        ref.push(...(await reference.steps(args.burst)));
-      }
+      const { iris, ref } = await alternateBursts(step, reference, args);
       report(`${name} forward (eval, no grad, batch ${batch}, ${args.size}x${args.size}, ${args.threads} threads; libtorch ${torch.libtorchVersion()}, PyTorch ${reference.info.torch}; ${iris.length} passes each, alternating bursts of ${args.burst})`, iris, ref);
     } finally {
       reference.close();

@@ -91,3 +91,21 @@ export function report(name: string, irisMs: number[], torchMs: number[], extra 
   const ref = median(torchMs);
   console.log(`${name}: Iris ${iris.toFixed(2)} ms, PyTorch ${ref.toFixed(2)} ms (medians) -> ratio Iris/PyTorch ${(iris / ref).toFixed(3)}${extra}`);
 }
+
+/**
+ * The alternating-burst timing every side-by-side benchmark uses: `rounds` times, `burst` Iris
+ * passes of `step` then `burst` passes of the PyTorch process. Returns each side's times in ms.
+ */
+export async function alternateBursts(step: () => void, reference: PythonBench, options: { rounds: number; burst: number }): Promise<{ iris: number[]; ref: number[] }> {
+  const iris: number[] = [];
+  const ref: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    for (let i = 0; i < options.burst; i++) {
+      const t0 = performance.now();
+      step();
+      iris.push(performance.now() - t0);
+    }
+    ref.push(...(await reference.steps(options.burst)));
+  }
+  return { iris, ref };
+}

@@ -2,7 +2,7 @@
 // PyTorch script (same weights init seed, same input shape), in alternating bursts.
 import * as torch from '@iris/torch';
 import { createModel } from '@iris/vision';
-import { PythonBench, parseArgs, report } from './compare.js';
+import { PythonBench, alternateBursts, parseArgs, report } from './compare.js';
 
 export async function forwardBench(options: { model: string; script: string; defaults: Record<string, number> }): Promise<void> {
   const args = parseArgs(options.defaults) as Record<string, number>;
@@ -14,16 +14,7 @@ export async function forwardBench(options: { model: string; script: string; def
   const x = torch.randn([args.batch, 3, args.size, args.size]);
   const step = () => torch.tidy(() => torch.noGrad(() => void model.call(x)));
   for (let i = 0; i < args.warmup; i++) step();
-  const iris: number[] = [];
-  const ref: number[] = [];
-  for (let round = 0; round < args.rounds; round++) {
-    for (let i = 0; i < args.burst; i++) {
-      const t0 = performance.now();
-      step();
-      iris.push(performance.now() - t0);
-    }
-    ref.push(...(await reference.steps(args.burst)));
-  }
+  const { iris, ref } = await alternateBursts(step, reference, { rounds: args.rounds, burst: args.burst });
   reference.close();
   report(
     `${options.model} forward (eval, no grad, batch ${args.batch}, ${args.size}x${args.size}, ${args.threads} threads; libtorch ${torch.libtorchVersion()}, PyTorch ${reference.info.torch}; ${iris.length} passes each, alternating bursts of ${args.burst})`,
