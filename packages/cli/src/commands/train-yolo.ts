@@ -4,13 +4,10 @@
 // 2000) and its validation settings (conf 0.001, IoU 0.7, multi-label) for every evaluation.
 import type { Detector } from '@iris/vision/detection';
 import { YOLO_VAL_SETTINGS } from '@iris/vision/detection';
-import { YoloSchedule, buildYoloOptimizer, resolveYoloOptimizer, type TrainerOptions, type YoloHyperparameters, type YoloOptimizerSettings } from '@iris/vision/train';
+import { YOLO_DEFAULT_HYPERPARAMETERS, YoloSchedule, buildYoloOptimizer, resolveYoloOptimizer, type TrainerOptions, type YoloHyperparameters, type YoloOptimizerSettings } from '@iris/vision/train';
 import type { Value } from '../options.js';
 
 type Values = Record<string, Value>;
-
-/** Ultralytics' defaults (cfg/default.yaml) for what a YOLO run does not set. */
-export const YOLO_TRAIN_DEFAULTS = { closeMosaic: 10, mosaic: 1.0, warmupMomentum: 0.8, warmupBiasLr: 0.1, nbs: 64, lrf: 0.01 } as const;
 
 /** The recipe's hyper-parameters from a run's flags (Ultralytics' names in camelCase; --lr is lr0). */
 export function yoloHyperparameters(flags: Values): YoloHyperparameters {
@@ -20,14 +17,14 @@ export function yoloHyperparameters(flags: Values): YoloHyperparameters {
   const number = (name: string, fallback: number) => (flags[name] === undefined ? fallback : Number(flags[name]));
   return {
     optimizer: names[optimizer],
-    lr0: number('lr', 0.01),
-    lrf: number('lrf', YOLO_TRAIN_DEFAULTS.lrf),
-    momentum: number('momentum', 0.937),
-    weightDecay: number('weightDecay', 0.0005),
-    warmupEpochs: number('warmupEpochs', 3),
-    warmupMomentum: number('warmupMomentum', YOLO_TRAIN_DEFAULTS.warmupMomentum),
-    warmupBiasLr: number('warmupBiasLr', YOLO_TRAIN_DEFAULTS.warmupBiasLr),
-    nbs: number('nbs', YOLO_TRAIN_DEFAULTS.nbs),
+    lr0: number('lr', YOLO_DEFAULT_HYPERPARAMETERS.lr0),
+    lrf: number('lrf', YOLO_DEFAULT_HYPERPARAMETERS.lrf),
+    momentum: number('momentum', YOLO_DEFAULT_HYPERPARAMETERS.momentum),
+    weightDecay: number('weightDecay', YOLO_DEFAULT_HYPERPARAMETERS.weightDecay),
+    warmupEpochs: number('warmupEpochs', YOLO_DEFAULT_HYPERPARAMETERS.warmupEpochs),
+    warmupMomentum: number('warmupMomentum', YOLO_DEFAULT_HYPERPARAMETERS.warmupMomentum),
+    warmupBiasLr: number('warmupBiasLr', YOLO_DEFAULT_HYPERPARAMETERS.warmupBiasLr),
+    nbs: number('nbs', YOLO_DEFAULT_HYPERPARAMETERS.nbs),
     cosLr: flags.scheduler === 'cosine',
   };
 }
