@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# python3-onnx checks exported ONNX files in the tests; chromium runs the browser export tests.
 # libopenblas0 replaces the reference BLAS that libtorch's matmuls would otherwise use (both
 # Iris and the PyTorch reference link the same system BLAS).
-packages=(libtorch-dev python3-torch python3-torchvision dataset-fashion-mnist libopenblas0 g++ make python3)
+packages=(libtorch-dev python3-torch python3-torchvision dataset-fashion-mnist libopenblas0 g++ make python3 python3-onnx chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
