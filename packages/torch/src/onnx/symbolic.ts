@@ -217,6 +217,15 @@ const slice: SymbolicRow = (g) => {
   return g.one('Slice', [g.input(0), g.constant([start], 'int64'), g.constant([end], 'int64'), g.constant([dim], 'int64'), g.constant([step], 'int64')]);
 };
 
+const narrow: SymbolicRow = (g) => {
+  const rank = g.rank(0);
+  const dim = g.dim(1, rank);
+  let start = g.value<number>(2);
+  if (start < 0) start += g.meta(0).shape[dim]!;
+  const length = g.value<number>(3);
+  return g.one('Slice', [g.input(0), g.constant([start], 'int64'), g.constant([start + length], 'int64'), g.constant([dim], 'int64')]);
+};
+
 const softmax =
   (opType: string): SymbolicRow =>
   (g) => {
@@ -270,7 +279,7 @@ const reduce =
   (opType: string): SymbolicRow =>
   (g) => {
     const rank = g.rank(0);
-    const dims = g.value<number[] | null>(1) ?? [];
+    const dims = g.value<number | number[] | null>(1) === null ? [] : g.intList(1);
     const axes = dims.map((d) => (d < 0 ? d + rank : d));
     const keepdims = attr.int(g.value<boolean>(2));
     const out =
@@ -387,6 +396,7 @@ export const symbolicTable: Record<string, SymbolicRow> = {
   'aten::split_with_sizes': split,
   'aten::select': select,
   'aten::slice': slice,
+  'aten::narrow': narrow,
   'aten::softmax': softmax('Softmax'),
   'aten::log_softmax': softmax('LogSoftmax'),
   'aten::layer_norm': layerNorm,
