@@ -176,7 +176,8 @@ export function traceForward(model: Module, inputs: Tensor[]): Trace {
     m.registerForwardPreHook(() => recorder.enter(path)),
     m.registerForwardHook(() => recorder.leave()),
   ]);
-  const wasTraining = model.training;
+  // Each module's own mode is put back: model.train(flag) would overwrite submodules set apart.
+  const modes = model.namedModules().map(([, m]) => [m, m.training] as const);
   const { callOp, callOpAsync, item, toBuffer } = native;
   const guardRead = (what: string) => (handle: NativeTensor) => {
     if (recorder.isDynamic(handle)) {
@@ -208,7 +209,7 @@ export function traceForward(model: Module, inputs: Tensor[]): Trace {
   } finally {
     Object.assign(patched, { callOp, callOpAsync, item, toBuffer });
     for (const h of hooks) h.remove();
-    model.train(wasTraining);
+    for (const [m, training] of modes) m.training = training;
     for (const t of outputs) if (!inputs.includes(t)) t.dispose();
   }
 }

@@ -9,3 +9,4 @@ export { makeAnchors, dist2bbox, bbox2dist } from './anchors.js';
 export { bboxCiou } from './box-iou.js';
 export { TaskAlignedAssigner, selectCandidatesInGts, selectHighestOverlaps, type TaskAlignedAssignerOptions, type TaskAlignedAssignment } from './assigner.js';
 export { YoloDetectionLoss, type YoloLossHyp, type YoloLossTarget, type YoloLosses, type YoloDetectionLossOptions } from './loss.js';
+export { exportYoloOnnx, YoloExportHead, type ExportYoloOptions } from './export.js';
