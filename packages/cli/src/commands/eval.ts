@@ -1,4 +1,4 @@
-// iris eval --run DIR [--split test|validation] [--dataset SPEC] [--weights FILE] [--batch-size N]
+// iris eval --run DIR [--split test|validation] [--dataset SPEC] [--weights FILE] [--batch-size N] [--precision P [--compare-precision]]
 import { DataLoader } from '@iris/vision/data';
 import { makeRecipeTransform, ClassificationMetrics } from '@iris/vision/train';
 import * as torch from '@iris/torch';

@@ -1,4 +1,4 @@
-// iris predict IMAGE|DIR --run DIR [--json] [--topk 5]
+// iris predict IMAGE|DIR --run DIR [--json] [--topk 5] [--batch-size 32] [--precision P]
 import * as torch from '@iris/torch';
 import { decodeImage, imageToTensor, IMAGE_EXTENSIONS } from '@iris/vision/data';
 import { makeRecipeTransform } from '@iris/vision/train';

@@ -76,5 +76,5 @@ export const precisionOption: OptionSpec = {
   type: 'string',
   choices: ['fp32', 'bf16', 'fp16'],
   defaultText: "the run's (config.json)",
-  description: 'inference precision; the run\'s own reproduces its metrics.json',
+  description: 'inference precision (fp16: CUDA only); the run\'s own reproduces its metrics.json (to bf16 rounding in a bf16 run: BatchNorm is folded into the conv first)',
 };
