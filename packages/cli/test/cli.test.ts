@@ -38,7 +38,9 @@ test('train writes a complete run folder; predict on PNG files agrees with the i
     const i = Number(r.file.match(/(\d+)\.png$/)![1]);
     const [, , predicted, confidence] = rows[i];
     assert.equal(r.predictions[0].index, predicted, `${r.file}: top-1 differs from the run's evaluation`);
-    assert.ok(Math.abs(r.predictions[0].probability - confidence) < 1e-5, `${r.file}: probability ${r.predictions[0].probability} vs ${confidence}`);
+    // The quick preset trains and evaluates in bf16; predict folds each BN into its conv before the
+    // bf16 rounding, so the probabilities agree to bf16's rounding (~3e-3 seen), not to the last fp32 digit.
+    assert.ok(Math.abs(r.predictions[0].probability - confidence) < 1e-2, `${r.file}: probability ${r.predictions[0].probability} vs ${confidence}`);
   }
 
   const evaluation = iris('eval', '--run', out, '--json');

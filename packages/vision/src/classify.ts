@@ -4,6 +4,7 @@ import type { Tensor } from '@iris/torch';
 import { IMAGENET_PREPROCESSING, type ImageModel, type Preprocessing } from './models/registry.js';
 import { modelConfig } from './models/create.js';
 import { IMAGENET_CLASSES } from './data/imagenet-classes.js';
+import { inferenceSession, modelDevice, type InferenceOptions } from './inference.js';
 import { centerCrop, normalize, resize, toDtype } from './transforms/functional/index.js';
 
 export interface Prediction {
@@ -19,6 +20,11 @@ export interface ClassifyOptions {
   preprocessing?: Preprocessing;
   /** Class names by index; default the ImageNet-1k names for 1000-class models, else the index. */
   labels?: readonly string[];
+  /**
+   * The inference path (see inferenceSession): conv–BN folding, channels-last on CPU, `precision`,
+   * `batchSize` images per forward pass; `fast: false` runs the model as it is, in eval mode, fp32.
+   */
+  inference?: InferenceOptions & { fast?: boolean };
 }
 
 /**
@@ -53,16 +59,14 @@ export function classify(image: Tensor, model: ImageModel, options: ClassifyOpti
   if (!Number.isInteger(topk) || topk < 1 || topk > model.numClasses) {
     throw new RangeError(`classify: topk must be an integer from 1 to the model's ${model.numClasses} classes, got ${topk}`);
   }
-  const wasTraining = model.training;
-  model.eval();
+  const { fast = true, ...inference } = options.inference ?? {};
+  const session = inferenceSession(model, fast ? inference : { ...inference, fuse: false, channelsLast: false, precision: 'fp32' });
+  if (session.fallback) console.warn(`classify: ${session.fallback}`);
   try {
-    const [probs, indices] = torch.tidy(() =>
-      torch.noGrad(() => {
-        const device = model.parameters()[0]?.device ?? 'cpu';
-        const logits: Tensor = model.call(preprocess(image, preprocessing).to({ device }));
-        return logits.float().softmax(1).topk(topk, 1).map((t) => t.cpu());
-      }),
-    );
+    const [probs, indices] = torch.tidy(() => {
+      const logits = session.forward(preprocess(image, preprocessing).to({ device: modelDevice(model) }));
+      return logits.softmax(1).topk(topk, 1).map((t) => t.cpu());
+    });
     const p = probs.tolist() as number[][];
     const idx = indices.tolist() as number[][];
     probs.dispose();
@@ -70,6 +74,6 @@ export function classify(image: Tensor, model: ImageModel, options: ClassifyOpti
     const predictions = idx.map((row, n) => row.map((index, k) => ({ label: labels?.[index] ?? String(index), index, probability: p[n][k] })));
     return image.ndim === 3 ? predictions[0] : predictions;
   } finally {
-    model.train(wasTraining);
+    session.close();
   }
 }

@@ -1,4 +1,4 @@
-// iris eval --run DIR [--split test|validation] [--dataset SPEC] [--weights FILE] [--batch-size N]
+// iris eval --run DIR [--split test|validation] [--dataset SPEC] [--weights FILE] [--batch-size N] [--precision P [--compare-precision]]
 import { DataLoader } from '@iris/vision/data';
 import { makeRecipeTransform, ClassificationMetrics } from '@iris/vision/train';
 import * as torch from '@iris/torch';
@@ -23,8 +23,9 @@ export const spec: CommandSpec = {
     batchSize: { type: 'integer', min: 1, default: 256, description: 'images per batch' },
     json: { type: 'boolean', default: false, description: 'print the report as JSON' },
     precision: precisionOption,
+    comparePrecision: { type: 'boolean', default: false, description: 'also run fp32 on the same images and report the change in top-1 and how often the two agree' },
   },
-  examples: ['iris eval --run runs/fmnist', 'iris eval --run runs/fmnist --split validation --json'],
+  examples: ['iris eval --run runs/fmnist', 'iris eval --run runs/fmnist --split validation --json', 'iris eval --run runs/fmnist --precision bf16 --compare-precision'],
 };
 
 export async function evalCommand({ values: flags }: ParsedCommand): Promise<number> {
@@ -47,21 +48,41 @@ export async function evalCommand({ values: flags }: ParsedCommand): Promise<num
     throw new UsageError(`iris eval: the dataset has ${data.classes.length} classes, the run's model ${run.classes.length}`);
   }
   const loader = new DataLoader(flags.split === 'validation' ? data.validation : data.test, { batchSize: Number(flags.batchSize), transform: makeRecipeTransform({ ...run.transform, train: false }) });
-  const forward = inferenceForward(run, model, flags.precision as Precision | undefined);
+  const precision = (flags.precision as Precision | undefined) ?? run.precision;
+  if (flags.comparePrecision && precision === 'fp32') throw new UsageError('iris eval --compare-precision: compares a lower precision with fp32; add --precision bf16 (or fp16 on CUDA)');
+  const forward = inferenceForward(run, model, flags.precision as Precision | undefined, { batchSize: Number(flags.batchSize) });
+  // The fp32 reference runs the same folded, channels-last model, so the comparison isolates the precision.
+  const reference = flags.comparePrecision ? { forward: inferenceForward(run, model, 'fp32'), metrics: new ClassificationMetrics(run.classes.length), agree: 0 } : null;
   const metrics = new ClassificationMetrics(run.classes.length);
   for await (const batch of loader) {
     torch.noGrad(() => torch.tidy(() => {
       const logits = forward(batch.images);
-      metrics.update(logits, batch.labels, torch.nn.functional.crossEntropy(logits, batch.labels).item());
+      const { predicted } = metrics.update(logits, batch.labels, torch.nn.functional.crossEntropy(logits, batch.labels).item());
+      if (reference) {
+        const fp32 = reference.forward(batch.images);
+        const { predicted: fp32Predicted } = reference.metrics.update(fp32, batch.labels, torch.nn.functional.crossEntropy(fp32, batch.labels).item());
+        reference.agree += predicted.filter((p, i) => p === fp32Predicted[i]).length;
+      }
     }));
     batch.images.dispose();
     batch.labels.dispose();
   }
   const report = metrics.report();
-  writeFileSync(join(String(flags.run), 'eval.json'), `${JSON.stringify({ split: flags.split, ...report }, null, 2)}\n`);
-  if (flags.json) console.log(JSON.stringify(report, null, 2));
+  const comparison = reference && {
+    precision,
+    fp32Top1: reference.metrics.report().top1,
+    top1: report.top1,
+    top1ChangePoints: (report.top1 - reference.metrics.report().top1) * 100,
+    top1Agreement: report.samples ? reference.agree / report.samples : 0,
+  };
+  writeFileSync(join(String(flags.run), 'eval.json'), `${JSON.stringify({ split: flags.split, ...report, ...(comparison ? { precisionComparison: comparison } : {}) }, null, 2)}\n`);
+  if (flags.json) console.log(JSON.stringify(comparison ? { ...report, precisionComparison: comparison } : report, null, 2));
   else {
     console.log(`${report.samples} images: top-1 ${(report.top1 * 100).toFixed(2)}%, top-5 ${(report.top5 * 100).toFixed(2)}%, loss ${report.loss?.toFixed(4)}, macro F1 ${report.macroF1.toFixed(4)}, ECE ${report.ece.toFixed(4)}`);
+    if (comparison) {
+      const sign = comparison.top1ChangePoints >= 0 ? '+' : '';
+      console.log(`${precision} vs fp32: top-1 ${(comparison.top1 * 100).toFixed(2)}% vs ${(comparison.fp32Top1 * 100).toFixed(2)}% (${sign}${comparison.top1ChangePoints.toFixed(2)} points), same top-1 class on ${(comparison.top1Agreement * 100).toFixed(2)}% of images`);
+    }
     run.classes.forEach((c, i) => {
       const m = report.perClass[i];
       console.log(`  ${c.padEnd(16)} precision ${m.precision.toFixed(3)} recall ${m.recall.toFixed(3)} F1 ${m.f1.toFixed(3)} (${m.support})`);

@@ -1,4 +1,4 @@
-// iris predict IMAGE|DIR --run DIR [--json] [--topk 5]
+// iris predict IMAGE|DIR --run DIR [--json] [--topk 5] [--batch-size 32] [--precision P]
 import * as torch from '@iris/torch';
 import { decodeImage, imageToTensor, IMAGE_EXTENSIONS } from '@iris/vision/data';
 import { makeRecipeTransform } from '@iris/vision/train';
@@ -23,6 +23,7 @@ export const spec: CommandSpec = {
     topk: { type: 'integer', min: 1, default: 5, description: 'how many classes to show per image' },
     json: { type: 'boolean', default: false, description: 'print the predictions as JSON' },
     precision: precisionOption,
+    batchSize: { type: 'integer', min: 1, default: 32, description: 'images per forward pass' },
     scoreThresh: { type: 'number', min: 0, max: 1, defaultText: "the detector's", description: 'detection runs: drop boxes scoring below this' },
     saveDir: { type: 'string', placeholder: 'DIR', defaultText: 'RUN/predict', description: 'detection runs: where the images with boxes go' },
     saveTxt: { type: 'boolean', default: false, description: 'detection runs: also write YOLO-format .txt files (class cx cy w h score)' },
@@ -58,27 +59,31 @@ export async function predictCommand({ positional, values: flags }: ParsedComman
     });
   }
   const { run, model } = openRun(String(flags.run), flags.weights ? String(flags.weights) : undefined);
-  const forward = inferenceForward(run, model, flags.precision as Precision | undefined);
+  const batchSize = Number(flags.batchSize);
+  const forward = inferenceForward(run, model, flags.precision as Precision | undefined, { batchSize });
   const topk = Math.min(Number(flags.topk), run.classes.length);
   const transform = makeRecipeTransform({ ...run.transform, train: false });
   const channels = Number(run.buildOptions.inChannels ?? 3);
+  const size = run.transform.cropSize;
   const results: { file: string; predictions: { label: string; index: number; probability: number }[] }[] = [];
-  for (const file of files) {
-    const decoded = await decodeImage(file, { mode: channels === 1 ? 'gray' : 'rgb' });
+  // A batch of files decoded at a time: one forward pass per batch, and memory for one batch of images.
+  for (let start = 0; start < files.length; start += batchSize) {
+    const group = files.slice(start, start + batchSize);
+    const decoded = await Promise.all(group.map((file) => decodeImage(file, { mode: channels === 1 ? 'gray' : 'rgb' })));
     const predictions = torch.noGrad(() =>
       torch.tidy(() => {
-        let image = imageToTensor(decoded);
-        const size = run.transform.cropSize;
-        // Small-image runs saw whole images at their training size: resize exactly to it.
-        if (run.transform.kind === 'small' && (image.shape[1] !== size || image.shape[2] !== size)) image = TF.resize(image, [size, size], { antialias: true });
-        const input = transform(image, new Rng(0)).unsqueeze(0);
-        const logits = forward(input);
-        const [p, i] = logits.softmax(1).topk(topk, 1);
-        const probabilities = p.toFlatArray();
-        return i.toFlatArray().map((index, k) => ({ label: run.classes[index], index, probability: probabilities[k] }));
+        const inputs = decoded.map((d) => {
+          let image = imageToTensor(d);
+          // Small-image runs saw whole images at their training size: resize exactly to it.
+          if (run.transform.kind === 'small' && (image.shape[1] !== size || image.shape[2] !== size)) image = TF.resize(image, [size, size], { antialias: true });
+          return transform(image, new Rng(0));
+        });
+        const [p, i] = forward(torch.stack(inputs, 0)).softmax(1).topk(topk, 1);
+        const probabilities = p.tolist() as number[][];
+        return (i.tolist() as number[][]).map((row, n) => row.map((index, k) => ({ label: run.classes[index], index, probability: probabilities[n][k] })));
       }),
     );
-    results.push({ file, predictions });
+    group.forEach((file, n) => results.push({ file, predictions: predictions[n] }));
   }
   if (flags.json) console.log(JSON.stringify(results, null, 2));
   else

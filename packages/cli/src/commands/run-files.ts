@@ -3,7 +3,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@iris/torch';
 import type { Tensor } from '@iris/torch';
-import { createModel, type ImageModel } from '@iris/vision';
+import { createModel, inferenceSession, modelDevice, type ImageModel } from '@iris/vision';
 import { loadStateDictFile } from '@iris/torch/io';
 import { resolvePrecision, type Precision, type RecipeTransformOptions } from '@iris/vision/train';
 import { UsageError, type OptionSpec } from '../options.js';
@@ -45,17 +45,22 @@ export function openRun(runDir: string, weights?: string): { run: RunInfo; model
 }
 
 /**
- * The model's forward pass as the run evaluated it: under its bf16 autocast and channels-last
- * (so `iris eval` and `iris predict` reproduce the run's own test metrics), or in `precision` when
- * given. A CPU without bf16 runs fp32 and says so once.
+ * The classifier's inference path (vision's inferenceSession: conv–BN folded, channels-last on CPU,
+ * many inputs in batches) in `precision`, by default the run's own (so `iris eval` reproduces its
+ * metrics.json). A precision the machine lacks: asked for, fp16 on CPU is an error; recorded by the
+ * run (trained on CUDA), it runs in fp32, said once, as bf16 does on a CPU without native bf16.
  */
-export function inferenceForward(run: RunInfo, model: ImageModel, precision: Precision = run.precision): (x: Tensor) => Tensor {
-  const autocast = inferenceAutocast(precision);
-  if (run.channelsLast) model.toMemoryFormat('channelsLast');
-  return (x) => {
-    const input = run.channelsLast && x.ndim === 4 ? x.contiguous({ memoryFormat: 'channelsLast' }) : x;
-    return autocast(() => model.forward(input)).float();
-  };
+export function inferenceForward(run: RunInfo, model: ImageModel, precision?: Precision, options: { batchSize?: number } = {}): (x: Tensor) => Tensor {
+  const device = modelDevice(model);
+  let requested = precision ?? run.precision;
+  if (requested === 'fp16' && !device.startsWith('cuda')) {
+    if (precision) throw new UsageError(`--precision fp16 needs a CUDA device, and the model runs on '${device}'; use --precision bf16 (autocast on CPUs with avx512_bf16/AMX) or fp32`);
+    console.warn(`warning: the run was trained in fp16, which needs CUDA: running in fp32 on '${device}'`);
+    requested = 'fp32';
+  }
+  const session = inferenceSession(model, { precision: requested, batchSize: options.batchSize });
+  if (session.fallback) console.warn(`warning: ${session.fallback}`);
+  return (x) => session.forward(x);
 }
 
 /** Runs a forward pass under `precision`'s autocast; fp32 where the CPU lacks it, said once. */
@@ -71,5 +76,5 @@ export const precisionOption: OptionSpec = {
   type: 'string',
   choices: ['fp32', 'bf16', 'fp16'],
   defaultText: "the run's (config.json)",
-  description: 'inference precision; the run\'s own reproduces its metrics.json',
+  description: 'inference precision (fp16: CUDA only); the run\'s own reproduces its metrics.json (to bf16 rounding in a bf16 run: BatchNorm is folded into the conv first)',
 };
